@@ -1,0 +1,2 @@
+#!/bin/sh
+exec /app/manage.sh serve

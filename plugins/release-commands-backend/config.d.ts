@@ -1,0 +1,23 @@
+export interface Config {
+  /** Configuration for the release-commands plugin. */
+  releaseCommands?: {
+    /** The Docker engine that runs release commands. */
+    docker?: {
+      /**
+       * Address of the engine: `unix:///var/run/docker.sock`, `tcp://host:2375`
+       * or `https://host:2376`. Defaults to `DOCKER_HOST`, then the local socket.
+       * @visibility backend
+       */
+      host?: string;
+      /** TLS material for a remote engine, as PEM text. */
+      tls?: {
+        /** @visibility secret */
+        ca?: string;
+        /** @visibility secret */
+        cert?: string;
+        /** @visibility secret */
+        key?: string;
+      };
+    };
+  };
+}

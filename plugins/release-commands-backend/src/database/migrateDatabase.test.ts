@@ -1,0 +1,57 @@
+import { createTestDatabases } from '@internal/release-commands-test-utils';
+import { migrateDatabase } from './migrateDatabase';
+
+const { databases, ids } = createTestDatabases();
+
+describe.each(ids)('migrateDatabase on %p', databaseId => {
+  it('creates the command tables, is idempotent, and cascades list deletes', async () => {
+    const knex = await databases.init(databaseId);
+    await migrateDatabase(knex);
+    await migrateDatabase(knex);
+
+    expect(await knex.schema.hasTable('release_command_lists')).toBe(true);
+    expect(await knex.schema.hasTable('release_commands')).toBe(true);
+
+    await knex('release_command_lists').insert({
+      entity_ref: 'component:default/shop',
+      revision: 1,
+    });
+    await knex('release_commands').insert({
+      id: '00000000-0000-4000-8000-000000000001',
+      entity_ref: 'component:default/shop',
+      position: 0,
+      label: 'Migrate database',
+      command: 'python manage.py migrate',
+      source: 'user',
+    });
+    const [row] = await knex('release_commands').select();
+    expect(row).toMatchObject({
+      label: 'Migrate database',
+      command: 'python manage.py migrate',
+      timeout_seconds: null,
+    });
+    expect(Boolean(row.enabled)).toBe(true);
+
+    // Two commands cannot share a position within one list.
+    await expect(
+      knex('release_commands').insert({
+        id: '00000000-0000-4000-8000-000000000002',
+        entity_ref: 'component:default/shop',
+        position: 0,
+        label: 'Again',
+        command: 'true',
+        source: 'user',
+      }),
+    ).rejects.toThrow();
+
+    if (knex.client.config.client.includes('sqlite')) {
+      // SQLite enforces foreign keys only when asked per connection.
+      await knex.raw('PRAGMA foreign_keys = ON');
+    }
+    await knex('release_command_lists')
+      .where({ entity_ref: 'component:default/shop' })
+      .delete();
+    const [{ n }] = await knex('release_commands').count({ n: '*' });
+    expect(Number(n)).toBe(0);
+  });
+});

@@ -1,0 +1,1 @@
+export { releaseCommandsPlugin as default } from './plugin';

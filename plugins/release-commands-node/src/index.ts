@@ -1,0 +1,8 @@
+/**
+ * Node.js library for the release-commands plugin: the extension points that
+ * other backend modules use to plug into it.
+ *
+ * @packageDocumentation
+ */
+
+export { RELEASE_COMMANDS_PLUGIN_ID } from '@internal/backstage-plugin-release-commands-common';

@@ -1,0 +1,1 @@
+export { EntityReleaseCommandsContent } from './EntityReleaseCommandsContent';

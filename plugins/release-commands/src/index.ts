@@ -1,0 +1,7 @@
+/**
+ * The release-commands frontend plugin (legacy frontend system). Apps on the
+ * new frontend system use the default export of `/alpha`.
+ *
+ * @packageDocumentation
+ */
+export { releaseCommandsPlugin, EntityReleaseCommandsContent } from './plugin';

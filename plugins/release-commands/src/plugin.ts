@@ -1,0 +1,34 @@
+import {
+  createPlugin,
+  createRoutableExtension,
+} from '@backstage/core-plugin-api';
+import { legacyRootRouteRef } from './routes';
+
+/**
+ * The release-commands plugin for apps on the legacy frontend system.
+ *
+ * @public
+ */
+export const releaseCommandsPlugin = createPlugin({
+  id: 'release-commands',
+  routes: {
+    root: legacyRootRouteRef,
+  },
+});
+
+/**
+ * The "Release commands" entity tab for `EntityLayout.Route` in apps on the
+ * legacy frontend system.
+ *
+ * @public
+ */
+export const EntityReleaseCommandsContent = releaseCommandsPlugin.provide(
+  createRoutableExtension({
+    name: 'EntityReleaseCommandsContent',
+    component: () =>
+      import('./components/EntityReleaseCommandsContent').then(
+        m => m.EntityReleaseCommandsContent,
+      ),
+    mountPoint: legacyRootRouteRef,
+  }),
+);

@@ -1,0 +1,5 @@
+import { createRouteRef } from '@backstage/core-plugin-api';
+
+export const legacyRootRouteRef = createRouteRef({
+  id: 'release-commands',
+});

@@ -1,0 +1,78 @@
+# Sourced: starts what the tests need and is not already there, and defines
+# `stop_services` to stop only what it started. Idempotent: an engine that
+# already answers and a given PostgreSQL connection string are reused.
+#   - a Docker engine (Debian's docker.io, started with --bridge=none)
+#   - a static busybox for building test images (busybox-static)
+#   - a throwaway PostgreSQL 15 cluster on 127.0.0.1 and a free port
+#   - Chromium for the browser tests
+STARTED_DOCKERD=
+STARTED_PG_DIR=
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing ${missing[*]} from Debian"
+  as_root apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+start_docker() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  apt_install docker.io
+  echo "Starting a Docker engine"
+  as_root sh -c 'dockerd --bridge=none --iptables=false >/var/log/release-commands-dockerd.log 2>&1 & echo $! >/run/release-commands-dockerd.pid'
+  STARTED_DOCKERD=$(as_root cat /run/release-commands-dockerd.pid)
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "The Docker engine did not come up; see /var/log/release-commands-dockerd.log" >&2
+  return 1
+}
+
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+start_postgres() {
+  if [ -n "${BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING:-}" ]; then return 0; fi
+  apt_install postgresql-15
+  local bin=/usr/lib/postgresql/15/bin port dir
+  port=$(free_port)
+  dir=$(mktemp -d /tmp/release-commands-pg.XXXXXX)
+  chmod 755 "$dir"
+  local run=()
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system postgres
+    chown postgres "$dir"
+    run=(su postgres -s /bin/sh -c)
+  else
+    run=(sh -c)
+  fi
+  "${run[@]}" "$bin/initdb -D $dir/data -U postgres --auth=trust >/dev/null"
+  "${run[@]}" "$bin/pg_ctl -D $dir/data -l $dir/log -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off' -w start >/dev/null"
+  STARTED_PG_DIR=$dir
+  export BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING="postgresql://postgres@127.0.0.1:$port"
+  echo "PostgreSQL 15 on 127.0.0.1:$port"
+}
+
+start_services() {
+  apt_install busybox-static chromium
+  start_docker
+  start_postgres
+}
+
+stop_services() {
+  if [ -n "$STARTED_PG_DIR" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/pg_ctl -D $STARTED_PG_DIR/data -m immediate stop" >/dev/null 2>&1 || true
+    else
+      /usr/lib/postgresql/15/bin/pg_ctl -D "$STARTED_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$STARTED_PG_DIR"
+    STARTED_PG_DIR=
+  fi
+  if [ -n "$STARTED_DOCKERD" ]; then
+    as_root kill "$STARTED_DOCKERD" 2>/dev/null || true
+    for _ in $(seq 1 20); do as_root kill -0 "$STARTED_DOCKERD" 2>/dev/null || break; sleep 0.5; done
+    STARTED_DOCKERD=
+  fi
+}
