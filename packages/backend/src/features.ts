@@ -8,6 +8,7 @@ import permissionBackend from '@backstage/plugin-permission-backend';
 import permissionAllowAllPolicy from '@backstage/plugin-permission-backend-module-allow-all-policy';
 import proxyBackend from '@backstage/plugin-proxy-backend';
 import scaffolderBackend from '@backstage/plugin-scaffolder-backend';
+import signalsBackend from '@backstage/plugin-signals-backend';
 import userSettingsBackend from '@backstage/plugin-user-settings-backend';
 import releaseCommandsBackend from '@internal/backstage-plugin-release-commands-backend';
 import scaffolderReleaseCommands from '@internal/backstage-plugin-scaffolder-backend-module-release-commands';
@@ -29,5 +30,6 @@ export const features = [
   permissionBackend,
   permissionAllowAllPolicy,
   userSettingsBackend,
+  signalsBackend,
   releaseCommandsBackend,
 ];
