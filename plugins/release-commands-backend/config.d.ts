@@ -1,6 +1,12 @@
 export interface Config {
   /** Configuration for the release-commands plugin. */
   releaseCommands?: {
+    /**
+     * How long one command may run when it sets no timeout of its own, in
+     * seconds. Defaults to 1800 (30 minutes).
+     * @visibility frontend
+     */
+    defaultTimeoutSeconds?: number;
     /** The Docker engine that runs release commands. */
     docker?: {
       /**

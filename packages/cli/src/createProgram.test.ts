@@ -8,7 +8,6 @@ const bin = path.resolve(__dirname, '../bin/release-commands');
 function runCli(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ status: number | null; stdout: string; stderr: string }>(
     resolve => {
-      
       const child = spawn(process.execPath, [bin, ...args], {
         env: { ...process.env, ...env },
       });

@@ -13,7 +13,9 @@ describe('buildBusyboxImage', () => {
   it('builds an image whose container prints a line that is read back through dockerode', async () => {
     const image = await buildBusyboxImage(docker, {
       tag: 'release-commands-test/busybox-selftest:1',
-      files: { 'app/hello.sh': { content: 'echo "hello from $1"\n', mode: 0o755 } },
+      files: {
+        'app/hello.sh': { content: 'echo "hello from $1"\n', mode: 0o755 },
+      },
     });
 
     const container = await docker.createContainer({

@@ -58,11 +58,14 @@ export async function buildBusyboxImage(
   }
   pack.finalize();
 
-  const stream = await docker.buildImage(pack as unknown as NodeJS.ReadableStream, {
-    t: tag,
-    rm: true,
-    forcerm: true,
-  });
+  const stream = await docker.buildImage(
+    pack as unknown as NodeJS.ReadableStream,
+    {
+      t: tag,
+      rm: true,
+      forcerm: true,
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       stream,

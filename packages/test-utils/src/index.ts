@@ -3,7 +3,10 @@
  *
  * @packageDocumentation
  */
-export { createTestDatabases, type TestDatabaseSet } from './createTestDatabases';
+export {
+  createTestDatabases,
+  type TestDatabaseSet,
+} from './createTestDatabases';
 export { requireDocker } from './requireDocker';
 export {
   buildBusyboxImage,

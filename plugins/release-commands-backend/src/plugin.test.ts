@@ -6,20 +6,17 @@ import { releaseCommandsPlugin } from './plugin';
 const { databases, ids } = createTestDatabases();
 
 describe('releaseCommandsPlugin', () => {
-  it.each(ids)(
-    'migrates its database on %p at start-up',
-    async databaseId => {
-      const knex = await databases.init(databaseId);
-      await startTestBackend({
-        features: [
-          releaseCommandsPlugin,
-          mockServices.database.factory({ knex }),
-        ],
-      });
-      expect(await knex.schema.hasTable('release_commands')).toBe(true);
-      expect(await knex.schema.hasTable('release_command_lists')).toBe(true);
-    },
-  );
+  it.each(ids)('migrates its database on %p at start-up', async databaseId => {
+    const knex = await databases.init(databaseId);
+    await startTestBackend({
+      features: [
+        releaseCommandsPlugin,
+        mockServices.database.factory({ knex }),
+      ],
+    });
+    expect(await knex.schema.hasTable('release_commands')).toBe(true);
+    expect(await knex.schema.hasTable('release_command_lists')).toBe(true);
+  });
 
   it('answers on /health without credentials', async () => {
     const { server } = await startTestBackend({

@@ -2,7 +2,11 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import { migrateDatabase } from './database/migrateDatabase';
+import {
+  DEFAULT_COMMAND_TIMEOUT_SECONDS,
+  releaseCommandsPermissions,
+} from '@internal/backstage-plugin-release-commands-common';
+import { DatabaseReleaseCommandsStore } from './database/DatabaseReleaseCommandsStore';
 import { checkDockerEngine } from './docker/checkDockerEngine';
 import {
   createDockerClient,
@@ -21,18 +25,32 @@ export const releaseCommandsPlugin = createBackendPlugin({
   register(env) {
     env.registerInit({
       deps: {
+        auditor: coreServices.auditor,
         config: coreServices.rootConfig,
         database: coreServices.database,
+        httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
         logger: coreServices.logger,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
       },
-      async init({ config, database, httpRouter, logger }) {
-        const knex = await database.getClient();
-        if (!database.migrations?.skip) {
-          await migrateDatabase(knex);
-        }
+      async init(deps) {
+        const { config, database, httpRouter, logger } = deps;
+        deps.permissionsRegistry.addPermissions(releaseCommandsPermissions);
 
-        httpRouter.use(await createRouter());
+        const store = await DatabaseReleaseCommandsStore.create({ database });
+        httpRouter.use(
+          await createRouter({
+            store,
+            httpAuth: deps.httpAuth,
+            permissions: deps.permissions,
+            auditor: deps.auditor,
+            defaultTimeoutSeconds:
+              config.getOptionalNumber(
+                'releaseCommands.defaultTimeoutSeconds',
+              ) ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+          }),
+        );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
 
         // The portal is useful without an engine (editing commands), so an

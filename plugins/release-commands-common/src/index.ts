@@ -1,7 +1,12 @@
 /**
- * Types, schemas and permissions shared by the release-commands plugin packages.
+ * Types, schemas, permissions and framework presets shared by the
+ * release-commands plugin packages.
  *
  * @packageDocumentation
  */
 
 export * from './constants';
+export * from './types';
+export * from './schemas';
+export * from './permissions';
+export * from './presets';

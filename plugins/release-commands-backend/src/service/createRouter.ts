@@ -1,13 +1,167 @@
-import express from 'express';
+import {
+  AuditorService,
+  HttpAuthService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import {
+  appendCommandRequestSchema,
+  releaseCommandPresets,
+  releaseCommandsReadPermission,
+  releaseCommandsUpdatePermission,
+  replaceCommandsRequestSchema,
+} from '@internal/backstage-plugin-release-commands-common';
+import { JsonObject } from '@backstage/types';
+import express, { Request } from 'express';
 import Router from 'express-promise-router';
+import {
+  ReleaseCommandsStore,
+  StoredCommandList,
+} from '../database/ReleaseCommandsStore';
+import { describeCommandChanges } from './describeCommandChanges';
+import { EntityAccess } from './EntityAccess';
+import { jsonBody } from './jsonBody';
+import { entityRefFromPath, parseRequest } from './parseRequest';
+
+/** What the router needs. */
+export type RouterOptions = {
+  store: ReleaseCommandsStore;
+  httpAuth: HttpAuthService;
+  permissions: PermissionsService;
+  auditor: AuditorService;
+  defaultTimeoutSeconds: number;
+};
+
+const COMMANDS_PATH = '/entities/:kind/:namespace/:name/commands';
 
 /** The plugin's HTTP API, mounted under `/api/release-commands`. */
-export async function createRouter(): Promise<express.Router> {
+export async function createRouter(
+  options: RouterOptions,
+): Promise<express.Router> {
+  const { store, auditor, defaultTimeoutSeconds } = options;
+  const access = new EntityAccess(options.httpAuth, options.permissions);
   const router = Router();
-  router.use(express.json({ limit: '256kb' }));
+  router.use(...jsonBody());
+
+  const toResponse = (list: StoredCommandList) => ({
+    ...list,
+    defaultTimeoutSeconds,
+  });
+
+  /** Runs a write inside an audit event that records its outcome. */
+  async function audited<T>(
+    req: Request,
+    meta: JsonObject,
+    write: () => Promise<{ result: T; meta: JsonObject }>,
+  ): Promise<T> {
+    const event = await auditor.createEvent({
+      eventId: 'commands-update',
+      severityLevel: 'medium',
+      request: req,
+      meta,
+    });
+    try {
+      const outcome = await write();
+      await event.success({ meta: outcome.meta });
+      return outcome.result;
+    } catch (error) {
+      await event.fail({ error: error as Error });
+      throw error;
+    }
+  }
 
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+
+  router.get('/presets', async (req, res) => {
+    await options.httpAuth.credentials(req, { allow: ['user', 'service'] });
+    res.json({ presets: releaseCommandPresets });
+  });
+
+  router.get(COMMANDS_PATH, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    await access.authorize(req, releaseCommandsReadPermission, entityRef);
+    res.json(toResponse(await store.getCommands(entityRef)));
+  });
+
+  router.put(COMMANDS_PATH, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    const { actor } = await access.authorize(
+      req,
+      releaseCommandsUpdatePermission,
+      entityRef,
+    );
+    const body = parseRequest(replaceCommandsRequestSchema, req.body, 'body');
+    const list = await audited(
+      req,
+      { entityRef, action: 'replace', revision: body.revision },
+      async () => {
+        const before = await store.getCommands(entityRef);
+        const after = await store.replaceCommands({
+          entityRef,
+          actor,
+          ...body,
+        });
+        return {
+          result: after,
+          meta: {
+            revision: after.revision,
+            changes: describeCommandChanges(before.commands, after.commands),
+          },
+        };
+      },
+    );
+    res.json(toResponse(list));
+  });
+
+  router.post(COMMANDS_PATH, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    const { actor } = await access.authorize(
+      req,
+      releaseCommandsUpdatePermission,
+      entityRef,
+    );
+    const body = parseRequest(appendCommandRequestSchema, req.body, 'body');
+    const { source = 'api', ...rest } = body;
+    const appended = await audited(
+      req,
+      { entityRef, action: 'append', label: body.label, source },
+      async () => {
+        const result = await store.appendCommand({
+          entityRef,
+          actor,
+          command: { ...rest, source },
+        });
+        return {
+          result,
+          meta: { created: result.created, revision: result.list.revision },
+        };
+      },
+    );
+    res.status(appended.created ? 201 : 200).json({
+      command: appended.command,
+      created: appended.created,
+      ...toResponse(appended.list),
+    });
+  });
+
+  router.delete(`${COMMANDS_PATH}/:id`, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    const { actor } = await access.authorize(
+      req,
+      releaseCommandsUpdatePermission,
+      entityRef,
+    );
+    const { id } = req.params;
+    const list = await audited(
+      req,
+      { entityRef, action: 'delete', commandId: id },
+      async () => {
+        const result = await store.deleteCommand({ entityRef, id, actor });
+        return { result, meta: { revision: result.revision } };
+      },
+    );
+    res.json(toResponse(list));
   });
 
   return router;

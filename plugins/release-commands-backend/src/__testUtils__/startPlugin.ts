@@ -1,0 +1,70 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { ServiceFactory } from '@backstage/backend-plugin-api';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { Knex } from 'knex';
+import request from 'supertest';
+import type { Server } from 'node:http';
+import { releaseCommandsPlugin } from '../plugin';
+
+/** Starts the plugin alone on a test backend, as a user would reach it. */
+export async function startPlugin(
+  options: {
+    knex?: Knex;
+    permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+    extra?: ServiceFactory[];
+  } = {},
+): Promise<{
+  server: Server;
+  get(path: string): request.Test;
+  put(path: string, body?: unknown): request.Test;
+  post(path: string, body?: unknown): request.Test;
+  del(path: string): request.Test;
+}> {
+  const { server } = await startTestBackend({
+    features: [
+      releaseCommandsPlugin,
+      ...(options.knex
+        ? [mockServices.database.factory({ knex: options.knex })]
+        : []),
+      ...(options.permission
+        ? [mockServices.permissions.factory({ result: options.permission })]
+        : []),
+      // No engine is needed to edit commands; point at none so the start-up
+      // check answers at once.
+      mockServices.rootConfig.factory({
+        data: {
+          releaseCommands: {
+            docker: { host: 'unix:///nonexistent/docker.sock' },
+          },
+        },
+      }),
+      ...(options.extra ?? []),
+    ],
+  });
+  const user = mockCredentials.user.header('user:default/ada');
+  return {
+    server: server as unknown as Server,
+    get: (path: string) =>
+      request(server)
+        .get(`/api/release-commands${path}`)
+        .set('Authorization', user),
+    put: (path: string, body?: unknown) =>
+      request(server)
+        .put(`/api/release-commands${path}`)
+        .set('Authorization', user)
+        .send(body as object),
+    post: (path: string, body?: unknown) =>
+      request(server)
+        .post(`/api/release-commands${path}`)
+        .set('Authorization', user)
+        .send(body as object),
+    del: (path: string) =>
+      request(server)
+        .delete(`/api/release-commands${path}`)
+        .set('Authorization', user),
+  };
+}

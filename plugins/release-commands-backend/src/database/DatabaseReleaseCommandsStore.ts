@@ -1,0 +1,308 @@
+import { DatabaseService } from '@backstage/backend-plugin-api';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import {
+  CommandInput,
+  CommandSource,
+  MAX_COMMANDS_PER_ENTITY,
+  ReleaseCommand,
+} from '@internal/backstage-plugin-release-commands-common';
+import { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
+import { migrateDatabase } from './migrateDatabase';
+import {
+  AppendResult,
+  NewCommand,
+  ReleaseCommandsStore,
+  StoredCommandList,
+} from './ReleaseCommandsStore';
+
+const LISTS = 'release_command_lists';
+const COMMANDS = 'release_commands';
+
+type CommandRow = {
+  id: string;
+  entity_ref: string;
+  position: number;
+  label: string;
+  command: string;
+  source: CommandSource;
+  enabled: boolean | number;
+  timeout_seconds: number | null;
+  created_by: string | null;
+  created_at: Date | string | number;
+  updated_by: string | null;
+  updated_at: Date | string | number;
+};
+
+/** The knex implementation of {@link ReleaseCommandsStore}. */
+export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
+  static async create(options: {
+    database: DatabaseService;
+  }): Promise<DatabaseReleaseCommandsStore> {
+    const knex = await options.database.getClient();
+    if (!options.database.migrations?.skip) {
+      await migrateDatabase(knex);
+    }
+    return new DatabaseReleaseCommandsStore(knex);
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async getCommands(entityRef: string): Promise<StoredCommandList> {
+    return readList(this.db, entityRef);
+  }
+
+  async replaceCommands(options: {
+    entityRef: string;
+    revision: number;
+    commands: CommandInput[];
+    actor: string;
+  }): Promise<StoredCommandList> {
+    const { entityRef, revision, commands, actor } = options;
+    return this.db.transaction(async tx => {
+      await bumpRevision(tx, entityRef, revision, actor);
+      const existing = new Map(
+        (await readList(tx, entityRef)).commands.map(c => [c.id, c]),
+      );
+      const now = new Date();
+      const seen = new Set<string>();
+      const rows = commands.map((input, position): CommandRow => {
+        const before = input.id ? existing.get(input.id) : undefined;
+        if (input.id && !before) {
+          throw new InputError(
+            `commands.${position}.id ${input.id} is not one of the commands of ${entityRef}`,
+          );
+        }
+        if (input.id && seen.has(input.id)) {
+          throw new InputError(
+            `commands.${position}.id ${input.id} appears more than once`,
+          );
+        }
+        if (input.id) seen.add(input.id);
+        const next = {
+          label: input.label,
+          command: input.command,
+          enabled: input.enabled ?? before?.enabled ?? true,
+          timeoutSeconds:
+            input.timeoutSeconds === undefined
+              ? before?.timeoutSeconds ?? null
+              : input.timeoutSeconds,
+        };
+        const changed =
+          !before ||
+          before.label !== next.label ||
+          before.command !== next.command ||
+          before.enabled !== next.enabled ||
+          before.timeoutSeconds !== next.timeoutSeconds;
+        return {
+          id: before?.id ?? randomUUID(),
+          entity_ref: entityRef,
+          position,
+          label: next.label,
+          command: next.command,
+          source: before?.source ?? 'user',
+          enabled: next.enabled,
+          timeout_seconds: next.timeoutSeconds,
+          created_by: before ? before.createdBy : actor,
+          created_at: before ? new Date(before.createdAt) : now,
+          updated_by: changed ? actor : before!.updatedBy,
+          updated_at: changed ? now : new Date(before!.updatedAt),
+        };
+      });
+      await rewriteCommands(tx, entityRef, rows);
+      return readList(tx, entityRef);
+    });
+  }
+
+  async appendCommand(options: {
+    entityRef: string;
+    command: NewCommand;
+    actor: string;
+  }): Promise<AppendResult> {
+    const { entityRef, command, actor } = options;
+    return this.db.transaction(async tx => {
+      await lockList(tx, entityRef);
+      const list = await readList(tx, entityRef);
+      const same = list.commands.find(
+        c => c.source === command.source && c.command === command.command,
+      );
+      if (same) {
+        return { command: same, created: false, list };
+      }
+      if (list.commands.length >= MAX_COMMANDS_PER_ENTITY) {
+        throw new InputError(
+          `${entityRef} already has ${MAX_COMMANDS_PER_ENTITY} commands, the most an entity can have`,
+        );
+      }
+      await bumpRevision(tx, entityRef, 'current', actor);
+      const now = new Date();
+      const id = randomUUID();
+      await tx<CommandRow>(COMMANDS).insert({
+        id,
+        entity_ref: entityRef,
+        position: list.commands.length,
+        label: command.label,
+        command: command.command,
+        source: command.source,
+        enabled: command.enabled ?? true,
+        timeout_seconds: command.timeoutSeconds ?? null,
+        created_by: actor,
+        created_at: now,
+        updated_by: actor,
+        updated_at: now,
+      });
+      const after = await readList(tx, entityRef);
+      return {
+        command: after.commands.find(c => c.id === id)!,
+        created: true,
+        list: after,
+      };
+    });
+  }
+
+  async deleteCommand(options: {
+    entityRef: string;
+    id: string;
+    actor: string;
+  }): Promise<StoredCommandList> {
+    const { entityRef, id, actor } = options;
+    return this.db.transaction(async tx => {
+      await lockList(tx, entityRef);
+      const list = await readList(tx, entityRef);
+      if (!list.commands.some(c => c.id === id)) {
+        throw new NotFoundError(`${entityRef} has no command ${id}`);
+      }
+      await bumpRevision(tx, entityRef, 'current', actor);
+      const rest = list.commands.filter(c => c.id !== id);
+      await rewriteCommands(
+        tx,
+        entityRef,
+        rest.map((c, position) => ({ ...toRow(entityRef, c), position })),
+      );
+      return readList(tx, entityRef);
+    });
+  }
+}
+
+/**
+ * Locks the entity's list row for the rest of the transaction and returns its
+ * revision, creating the row at revision 0 the first time. This is the one
+ * place where the databases differ: PostgreSQL needs `FOR UPDATE` so that
+ * concurrent writers queue on the row; SQLite already runs one write
+ * transaction at a time.
+ */
+async function lockList(
+  tx: Knex.Transaction,
+  entityRef: string,
+): Promise<number> {
+  await tx(LISTS)
+    .insert({ entity_ref: entityRef, revision: 0, updated_at: new Date() })
+    .onConflict('entity_ref')
+    .ignore();
+  const query = tx(LISTS).where({ entity_ref: entityRef }).first('revision');
+  const row =
+    tx.client.config.client === 'pg' ? await query.forUpdate() : await query;
+  return Number(row.revision);
+}
+
+/** Locks the list, checks that it is still at `expected`, and moves it on. */
+async function bumpRevision(
+  tx: Knex.Transaction,
+  entityRef: string,
+  expected: number | 'current',
+  actor: string,
+): Promise<void> {
+  const current = await lockList(tx, entityRef);
+  if (expected !== 'current' && expected !== current) {
+    throw new ConflictError(
+      `The release commands of ${entityRef} changed since revision ${expected} (now at revision ${current}); reload them and try again`,
+    );
+  }
+  await tx(LISTS)
+    .where({ entity_ref: entityRef })
+    .update({
+      revision: current + 1,
+      updated_by: actor,
+      updated_at: new Date(),
+    });
+}
+
+/**
+ * Writes the entity's commands as given. Delete-and-insert rather than
+ * in-place updates, because moving positions in place would trip the unique
+ * (entity, position) index part-way through a reorder on PostgreSQL.
+ */
+async function rewriteCommands(
+  tx: Knex.Transaction,
+  entityRef: string,
+  rows: CommandRow[],
+) {
+  await tx(COMMANDS).where({ entity_ref: entityRef }).delete();
+  if (rows.length > 0) {
+    await tx(COMMANDS).insert(rows);
+  }
+}
+
+async function readList(
+  db: Knex | Knex.Transaction,
+  entityRef: string,
+): Promise<StoredCommandList> {
+  // One statement, so the revision and the commands come from one snapshot.
+  const rows: Array<Partial<CommandRow> & { revision: number }> = await db(
+    `${LISTS} as l`,
+  )
+    .leftJoin(`${COMMANDS} as c`, 'c.entity_ref', 'l.entity_ref')
+    .where('l.entity_ref', entityRef)
+    .orderBy('c.position', 'asc')
+    .select('l.revision', 'c.*');
+  return {
+    entityRef,
+    revision: rows.length ? Number(rows[0].revision) : 0,
+    commands: rows
+      .filter(row => row.id !== null && row.id !== undefined)
+      .map(row => fromRow(row as CommandRow)),
+  };
+}
+
+function fromRow(row: CommandRow): ReleaseCommand {
+  return {
+    id: row.id,
+    label: row.label,
+    command: row.command,
+    source: row.source,
+    enabled: Boolean(row.enabled),
+    timeoutSeconds:
+      row.timeout_seconds === null ? null : Number(row.timeout_seconds),
+    createdBy: row.created_by,
+    createdAt: toIsoString(row.created_at),
+    updatedBy: row.updated_by,
+    updatedAt: toIsoString(row.updated_at),
+  };
+}
+
+function toRow(entityRef: string, command: ReleaseCommand): CommandRow {
+  return {
+    id: command.id,
+    entity_ref: entityRef,
+    position: 0,
+    label: command.label,
+    command: command.command,
+    source: command.source,
+    enabled: command.enabled,
+    timeout_seconds: command.timeoutSeconds,
+    created_by: command.createdBy,
+    created_at: new Date(command.createdAt),
+    updated_by: command.updatedBy,
+    updated_at: new Date(command.updatedAt),
+  };
+}
+
+/**
+ * PostgreSQL returns Date objects; SQLite returns what knex stored, which is
+ * milliseconds since the epoch for a Date binding.
+ */
+function toIsoString(value: Date | string | number): string {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'number') return new Date(value).toISOString();
+  return new Date(/^\d+$/.test(value) ? Number(value) : value).toISOString();
+}

@@ -1,0 +1,67 @@
+import {
+  CommandInput,
+  CommandSource,
+  ReleaseCommand,
+} from '@internal/backstage-plugin-release-commands-common';
+
+/** An entity's commands in run order and the revision they were read at. */
+export type StoredCommandList = {
+  entityRef: string;
+  revision: number;
+  commands: ReleaseCommand[];
+};
+
+/** A command to append; `source` says who asked for it. */
+export type NewCommand = {
+  label: string;
+  command: string;
+  source: CommandSource;
+  enabled?: boolean;
+  timeoutSeconds?: number | null;
+};
+
+/** What an append did: `created` is false when the command already existed. */
+export type AppendResult = {
+  command: ReleaseCommand;
+  created: boolean;
+  list: StoredCommandList;
+};
+
+/**
+ * Where each entity's release commands live. Every write names the entity's
+ * revision it read (or, for appends, retries on its own), so concurrent
+ * writers never overwrite each other silently.
+ */
+export interface ReleaseCommandsStore {
+  getCommands(entityRef: string): Promise<StoredCommandList>;
+
+  /**
+   * Replaces the whole list. Commands with an `id` keep their identity,
+   * source and creation data; commands without one are new, with source
+   * `user`. Throws ConflictError when `revision` is not the current one,
+   * InputError for an id that is not one of the entity's commands.
+   */
+  replaceCommands(options: {
+    entityRef: string;
+    revision: number;
+    commands: CommandInput[];
+    actor: string;
+  }): Promise<StoredCommandList>;
+
+  /**
+   * Appends a command unless one with the same source and command text exists
+   * (templates retry), in which case nothing changes.
+   */
+  appendCommand(options: {
+    entityRef: string;
+    command: NewCommand;
+    actor: string;
+  }): Promise<AppendResult>;
+
+  /** Deletes one command; throws NotFoundError when it is not there. */
+  deleteCommand(options: {
+    entityRef: string;
+    id: string;
+    actor: string;
+  }): Promise<StoredCommandList>;
+}
