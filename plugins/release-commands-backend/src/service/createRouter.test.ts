@@ -442,7 +442,7 @@ describe('createRouter: permissions', () => {
       );
 
       expect((await allowed.get(SHOP)).body).toEqual(before);
-      },
+    },
   );
 
   it('answers 401 to requests without credentials, except /health', async () => {
@@ -460,7 +460,6 @@ describe('createRouter: permissions', () => {
       .expect(200);
   });
 });
-
 
 describe.each(ids)('createRouter: concurrent writers on %p', databaseId => {
   it('lets exactly one of two PUTs on the same revision win; the other gets 409', async () => {

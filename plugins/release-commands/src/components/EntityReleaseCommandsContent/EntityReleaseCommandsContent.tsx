@@ -15,8 +15,8 @@ export function EntityReleaseCommandsContent() {
       <Typography variant="body1" paragraph>
         Release commands run during each deploy of{' '}
         <code>{stringifyEntityRef(entity)}</code>, one after another, each in a
-        fresh container started from the new image: database migrations,
-        content repairs, self-tests. If one fails, the deploy does not go on.
+        fresh container started from the new image: database migrations, content
+        repairs, self-tests. If one fails, the deploy does not go on.
       </Typography>
       <Typography variant="body2" color="textSecondary" paragraph>
         Work that defines the runtime environment, such as compiling static
@@ -24,8 +24,8 @@ export function EntityReleaseCommandsContent() {
       </Typography>
       <Typography variant="body2" color="textSecondary">
         A command that succeeds is not the end of a deploy: a later check can
-        still fail, leaving its changes (a migrated database) in place while
-        the previous release keeps serving.
+        still fail, leaving its changes (a migrated database) in place while the
+        previous release keeps serving.
       </Typography>
     </InfoCard>
   );
