@@ -49,3 +49,31 @@ export type ReleaseCommandPreset = {
   description: string;
   commands: Array<{ label: string; command: string }>;
 };
+
+/**
+ * The parts of a command that a person edits.
+ *
+ * @public
+ */
+export type CommandSettings = Pick<
+  ReleaseCommand,
+  'label' | 'command' | 'enabled' | 'timeoutSeconds'
+>;
+
+/**
+ * Whether two versions of a command would run the same way under the same
+ * label: what decides "changed" for stores, audits and editors alike.
+ *
+ * @public
+ */
+export function sameCommandSettings(
+  a: CommandSettings,
+  b: CommandSettings,
+): boolean {
+  return (
+    a.label === b.label &&
+    a.command === b.command &&
+    a.enabled === b.enabled &&
+    a.timeoutSeconds === b.timeoutSeconds
+  );
+}

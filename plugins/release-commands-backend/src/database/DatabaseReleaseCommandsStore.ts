@@ -5,6 +5,7 @@ import {
   CommandSource,
   MAX_COMMANDS_PER_ENTITY,
   ReleaseCommand,
+  sameCommandSettings,
 } from '@internal/backstage-plugin-release-commands-common';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
@@ -64,9 +65,9 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
       const existing = new Map(
         (await readList(tx, entityRef)).commands.map(c => [c.id, c]),
       );
-      const now = new Date();
+      const now = new Date().toISOString();
       const seen = new Set<string>();
-      const rows = commands.map((input, position): CommandRow => {
+      const rows = commands.map((input, position) => {
         const before = input.id ? existing.get(input.id) : undefined;
         if (input.id && !before) {
           throw new InputError(
@@ -79,7 +80,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
           );
         }
         if (input.id) seen.add(input.id);
-        const next = {
+        const settings = {
           label: input.label,
           command: input.command,
           enabled: input.enabled ?? before?.enabled ?? true,
@@ -88,26 +89,22 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
               ? before?.timeoutSeconds ?? null
               : input.timeoutSeconds,
         };
-        const changed =
-          !before ||
-          before.label !== next.label ||
-          before.command !== next.command ||
-          before.enabled !== next.enabled ||
-          before.timeoutSeconds !== next.timeoutSeconds;
-        return {
-          id: before?.id ?? randomUUID(),
-          entity_ref: entityRef,
+        if (before && sameCommandSettings(before, settings)) {
+          return toRow(entityRef, before, position);
+        }
+        return toRow(
+          entityRef,
+          {
+            ...settings,
+            id: before?.id ?? randomUUID(),
+            source: before?.source ?? 'user',
+            createdBy: before ? before.createdBy : actor,
+            createdAt: before?.createdAt ?? now,
+            updatedBy: actor,
+            updatedAt: now,
+          },
           position,
-          label: next.label,
-          command: next.command,
-          source: before?.source ?? 'user',
-          enabled: next.enabled,
-          timeout_seconds: next.timeoutSeconds,
-          created_by: before ? before.createdBy : actor,
-          created_at: before ? new Date(before.createdAt) : now,
-          updated_by: changed ? actor : before!.updatedBy,
-          updated_at: changed ? now : new Date(before!.updatedAt),
-        };
+        );
       });
       await rewriteCommands(tx, entityRef, rows);
       return readList(tx, entityRef);
@@ -135,22 +132,26 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
         );
       }
       await bumpRevision(tx, entityRef, 'current', actor);
-      const now = new Date();
+      const now = new Date().toISOString();
       const id = randomUUID();
-      await tx<CommandRow>(COMMANDS).insert({
-        id,
-        entity_ref: entityRef,
-        position: list.commands.length,
-        label: command.label,
-        command: command.command,
-        source: command.source,
-        enabled: command.enabled ?? true,
-        timeout_seconds: command.timeoutSeconds ?? null,
-        created_by: actor,
-        created_at: now,
-        updated_by: actor,
-        updated_at: now,
-      });
+      await tx(COMMANDS).insert(
+        toRow(
+          entityRef,
+          {
+            id,
+            label: command.label,
+            command: command.command,
+            source: command.source,
+            enabled: command.enabled ?? true,
+            timeoutSeconds: command.timeoutSeconds ?? null,
+            createdBy: actor,
+            createdAt: now,
+            updatedBy: actor,
+            updatedAt: now,
+          },
+          list.commands.length,
+        ),
+      );
       const after = await readList(tx, entityRef);
       return {
         command: after.commands.find(c => c.id === id)!,
@@ -177,7 +178,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
       await rewriteCommands(
         tx,
         entityRef,
-        rest.map((c, position) => ({ ...toRow(entityRef, c), position })),
+        rest.map((c, position) => toRow(entityRef, c, position)),
       );
       return readList(tx, entityRef);
     });
@@ -280,11 +281,15 @@ function fromRow(row: CommandRow): ReleaseCommand {
   };
 }
 
-function toRow(entityRef: string, command: ReleaseCommand): CommandRow {
+function toRow(
+  entityRef: string,
+  command: ReleaseCommand,
+  position: number,
+): CommandRow {
   return {
     id: command.id,
     entity_ref: entityRef,
-    position: 0,
+    position,
     label: command.label,
     command: command.command,
     source: command.source,

@@ -1,4 +1,7 @@
-import { ReleaseCommand } from '@internal/backstage-plugin-release-commands-common';
+import {
+  ReleaseCommand,
+  sameCommandSettings,
+} from '@internal/backstage-plugin-release-commands-common';
 
 /** What a write did to a list, for audit events. */
 export type CommandChanges = {
@@ -20,15 +23,7 @@ export function describeCommandChanges(
     added: after.filter(c => !beforeById.has(c.id)).map(c => c.label),
     removed: before.filter(c => !afterIds.has(c.id)).map(c => c.label),
     changed: kept
-      .filter(c => {
-        const b = beforeById.get(c.id)!;
-        return (
-          b.label !== c.label ||
-          b.command !== c.command ||
-          b.enabled !== c.enabled ||
-          b.timeoutSeconds !== c.timeoutSeconds
-        );
-      })
+      .filter(c => !sameCommandSettings(beforeById.get(c.id)!, c))
       .map(c => c.label),
     reordered:
       kept.map(c => c.id).join() !==
