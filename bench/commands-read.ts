@@ -6,6 +6,7 @@
  * permission checks are allow-all stand-ins, so the figures are the plugin's
  * own cost. Run: bash bench/commands-read.sh
  */
+import { ConfigReader } from '@backstage/config';
 import express from 'express';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +15,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseReleaseCommandsStore } from '../plugins/release-commands-backend/src/database/DatabaseReleaseCommandsStore';
+import { DatabaseRunsStore } from '../plugins/release-commands-backend/src/database/DatabaseRunsStore';
+import { DockerExecutor } from '../plugins/release-commands-backend/src/executor/DockerExecutor';
+import { RunEvents } from '../plugins/release-commands-backend/src/runs/RunEvents';
+import { RunOrchestrator } from '../plugins/release-commands-backend/src/runs/RunOrchestrator';
+import { readRunSettings } from '../plugins/release-commands-backend/src/runs/RunSettings';
 import { createRouter } from '../plugins/release-commands-backend/src/service/createRouter';
 
 const ENTITIES = 10_000;
@@ -64,11 +70,25 @@ async function measure(name: string, knex: Knex) {
       fail: async () => {},
     }),
   };
+  const runsStore = await DatabaseRunsStore.create({
+    database: { getClient: async () => knex },
+  });
+  const events = new RunEvents();
+  // Never started: this benchmark reads commands only.
+  const orchestrator = new RunOrchestrator({
+    runsStore,
+    commandsStore: store,
+    executor: DockerExecutor.fromConfig(new ConfigReader({})),
+    logger: { error() {}, warn() {}, info() {}, debug() {} } as any,
+    events,
+    settings: readRunSettings(new ConfigReader({})),
+  });
   const app = express();
   app.use(
     '/api/release-commands',
     await createRouter({
       store,
+      runs: { orchestrator, runsStore, events },
       httpAuth: allowAll,
       permissions: allowAll,
       auditor: allowAll,

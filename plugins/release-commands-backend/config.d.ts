@@ -24,6 +24,62 @@ export interface Config {
         /** @visibility secret */
         key?: string;
       };
+      /**
+       * When to pull a run's image: `if-not-present` (the default) pulls only
+       * when the engine lacks it, `always` pulls every time, `never` requires
+       * the image to be built or loaded on the engine beforehand.
+       * @visibility backend
+       */
+      pullPolicy?: 'if-not-present' | 'always' | 'never';
+      /**
+       * Credentials for private registries, chosen by the host an image
+       * reference names (`docker.io` for references without a host).
+       */
+      registries?: Array<{
+        /**
+         * The registry host, e.g. `ghcr.io` or `registry.example.com:5000`.
+         * @visibility backend
+         */
+        host: string;
+        /** @visibility backend */
+        username: string;
+        /** @visibility secret */
+        password: string;
+      }>;
+      /**
+       * Memory limit of each command's container, swap included: bytes, or a
+       * size such as `512m` or `1g`. Unlimited when unset.
+       * @visibility backend
+       */
+      memory?: string | number;
+      /**
+       * CPUs each command's container may use, e.g. `1.5`. Unlimited when unset.
+       * @visibility backend
+       */
+      cpus?: number;
+      /**
+       * Most processes each command's container may run. Defaults to 1024.
+       * @visibility backend
+       */
+      pidsLimit?: number;
+      /**
+       * Docker network the containers join, e.g. `none` or a user-defined
+       * network. Defaults to the engine's default network.
+       * @visibility backend
+       */
+      networkMode?: string;
+      /**
+       * Seconds a command has to exit after SIGTERM (on timeout or cancel)
+       * before it is killed. Defaults to 10.
+       * @visibility backend
+       */
+      stopGracePeriodSeconds?: number;
+      /**
+       * Run docker-init as PID 1 so that SIGTERM reaches the command and
+       * zombies are reaped. Defaults to true.
+       * @visibility backend
+       */
+      init?: boolean;
     };
   };
 }

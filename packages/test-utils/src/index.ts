@@ -13,3 +13,4 @@ export {
   BUSYBOX_TEST_IMAGE,
   type BuildBusyboxImageOptions,
 } from './buildBusyboxImage';
+export { readServerSentEvents } from './readServerSentEvents';

@@ -2,16 +2,22 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { releaseCommandsPermissions } from '@internal/backstage-plugin-release-commands-common';
 import {
-  DEFAULT_COMMAND_TIMEOUT_SECONDS,
-  releaseCommandsPermissions,
-} from '@internal/backstage-plugin-release-commands-common';
+  ReleaseCommandExecutor,
+  releaseCommandsExecutorExtensionPoint,
+} from '@internal/backstage-plugin-release-commands-node';
 import { DatabaseReleaseCommandsStore } from './database/DatabaseReleaseCommandsStore';
+import { DatabaseRunsStore } from './database/DatabaseRunsStore';
 import { checkDockerEngine } from './docker/checkDockerEngine';
 import {
   createDockerClient,
   describeDockerHost,
 } from './docker/createDockerClient';
+import { DockerExecutor } from './executor/DockerExecutor';
+import { RunEvents } from './runs/RunEvents';
+import { RunOrchestrator } from './runs/RunOrchestrator';
+import { readRunSettings } from './runs/RunSettings';
 import { createRouter } from './service/createRouter';
 
 /**
@@ -23,6 +29,18 @@ import { createRouter } from './service/createRouter';
 export const releaseCommandsPlugin = createBackendPlugin({
   pluginId: 'release-commands',
   register(env) {
+    let customExecutor: ReleaseCommandExecutor | undefined;
+    env.registerExtensionPoint(releaseCommandsExecutorExtensionPoint, {
+      setExecutor(executor) {
+        if (customExecutor) {
+          throw new Error(
+            `An executor is already set (${customExecutor.description}); only one module may set it`,
+          );
+        }
+        customExecutor = executor;
+      },
+    });
+
     env.registerInit({
       deps: {
         auditor: coreServices.auditor,
@@ -30,6 +48,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
         database: coreServices.database,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
+        lifecycle: coreServices.lifecycle,
         logger: coreServices.logger,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
@@ -38,36 +57,57 @@ export const releaseCommandsPlugin = createBackendPlugin({
         const { config, database, httpRouter, logger } = deps;
         deps.permissionsRegistry.addPermissions(releaseCommandsPermissions);
 
-        const store = await DatabaseReleaseCommandsStore.create({ database });
+        const settings = readRunSettings(config);
+        const commandsStore = await DatabaseReleaseCommandsStore.create({
+          database,
+        });
+        const runsStore = await DatabaseRunsStore.create({ database });
+        const events = new RunEvents();
+        const executor = customExecutor ?? DockerExecutor.fromConfig(config);
+        const orchestrator = new RunOrchestrator({
+          runsStore,
+          commandsStore,
+          executor,
+          logger,
+          events,
+          settings,
+        });
+
         httpRouter.use(
           await createRouter({
-            store,
+            store: commandsStore,
+            runs: { orchestrator, runsStore, events },
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,
             auditor: deps.auditor,
-            defaultTimeoutSeconds:
-              config.getOptionalNumber(
-                'releaseCommands.defaultTimeoutSeconds',
-              ) ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+            defaultTimeoutSeconds: settings.defaultTimeoutSeconds,
           }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
 
-        // The portal is useful without an engine (editing commands), so an
-        // unreachable engine is reported once, not treated as fatal.
-        const dockerHost = describeDockerHost(config);
-        const engine = await checkDockerEngine(createDockerClient(config));
-        if (engine.reachable) {
-          logger.info(
-            `Docker engine ${engine.version} (API ${engine.apiVersion}) reachable at ${dockerHost}`,
-          );
-        } else {
-          logger.warn(
-            `No Docker engine is reachable at ${dockerHost} (${engine.error}). ` +
-              'Editing release commands works, but every run will fail with "Docker engine unreachable" ' +
-              'until an engine answers there; start Docker or set releaseCommands.docker.host.',
-          );
+        if (!customExecutor) {
+          // The portal is useful without an engine (editing commands), so an
+          // unreachable engine is reported once, not treated as fatal.
+          const dockerHost = describeDockerHost(config);
+          const engine = await checkDockerEngine(createDockerClient(config));
+          if (engine.reachable) {
+            logger.info(
+              `Docker engine ${engine.version} (API ${engine.apiVersion}) reachable at ${dockerHost}`,
+            );
+          } else {
+            logger.warn(
+              `No Docker engine is reachable at ${dockerHost} (${engine.error}). ` +
+                'Editing release commands works, but every run will fail with "Docker engine unreachable" ' +
+                'until an engine answers there; start Docker or set releaseCommands.docker.host.',
+            );
+          }
         }
+
+        await orchestrator.start();
+        deps.lifecycle.addShutdownHook(() => orchestrator.stop());
+        logger.info(
+          `Running release commands with ${executor.description}, at most ${settings.maxConcurrentRuns} runs at once (instance ${orchestrator.instanceId})`,
+        );
       },
     });
   },

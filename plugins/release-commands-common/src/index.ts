@@ -10,3 +10,4 @@ export * from './types';
 export * from './schemas';
 export * from './permissions';
 export * from './presets';
+export * from './runs';

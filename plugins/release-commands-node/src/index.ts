@@ -6,3 +6,4 @@
  */
 
 export { RELEASE_COMMANDS_PLUGIN_ID } from '@internal/backstage-plugin-release-commands-common';
+export * from './executor';

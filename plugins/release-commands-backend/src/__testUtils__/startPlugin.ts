@@ -4,6 +4,7 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { ServiceFactory } from '@backstage/backend-plugin-api';
+import { JsonObject } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { Knex } from 'knex';
 import request from 'supertest';
@@ -16,15 +17,18 @@ export async function startPlugin(
     knex?: Knex;
     permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
     extra?: ServiceFactory[];
+    /** Replaces the default config, which points at no Docker engine. */
+    config?: JsonObject;
   } = {},
 ): Promise<{
   server: Server;
+  stop(): Promise<void>;
   get(path: string): request.Test;
   put(path: string, body?: unknown): request.Test;
   post(path: string, body?: unknown): request.Test;
   del(path: string): request.Test;
 }> {
-  const { server } = await startTestBackend({
+  const backend = await startTestBackend({
     features: [
       releaseCommandsPlugin,
       ...(options.knex
@@ -36,7 +40,7 @@ export async function startPlugin(
       // No engine is needed to edit commands; point at none so the start-up
       // check answers at once.
       mockServices.rootConfig.factory({
-        data: {
+        data: options.config ?? {
           releaseCommands: {
             docker: { host: 'unix:///nonexistent/docker.sock' },
           },
@@ -46,8 +50,10 @@ export async function startPlugin(
     ],
   });
   const user = mockCredentials.user.header('user:default/ada');
+  const { server } = backend;
   return {
     server: server as unknown as Server,
+    stop: () => backend.stop(),
     get: (path: string) =>
       request(server)
         .get(`/api/release-commands${path}`)

@@ -9,7 +9,9 @@ import {
 } from '@internal/backstage-plugin-release-commands-common';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
+import { lockRows } from './lockRows';
 import { migrateDatabase } from './migrateDatabase';
+import { TimestampValue, toIsoString } from './timestamps';
 import {
   AppendResult,
   NewCommand,
@@ -30,9 +32,9 @@ type CommandRow = {
   enabled: boolean | number;
   timeout_seconds: number | null;
   created_by: string | null;
-  created_at: Date | string | number;
+  created_at: TimestampValue;
   updated_by: string | null;
-  updated_at: Date | string | number;
+  updated_at: TimestampValue;
 };
 
 /** The knex implementation of {@link ReleaseCommandsStore}. */
@@ -187,10 +189,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
 
 /**
  * Locks the entity's list row for the rest of the transaction and returns its
- * revision, creating the row at revision 0 the first time. This is the one
- * place where the databases differ: PostgreSQL needs `FOR UPDATE` so that
- * concurrent writers queue on the row; SQLite already runs one write
- * transaction at a time.
+ * revision, creating the row at revision 0 the first time.
  */
 async function lockList(
   tx: Knex.Transaction,
@@ -200,9 +199,10 @@ async function lockList(
     .insert({ entity_ref: entityRef, revision: 0, updated_at: new Date() })
     .onConflict('entity_ref')
     .ignore();
-  const query = tx(LISTS).where({ entity_ref: entityRef }).first('revision');
-  const row =
-    tx.client.config.client === 'pg' ? await query.forUpdate() : await query;
+  const row = await lockRows(
+    tx,
+    tx(LISTS).where({ entity_ref: entityRef }).first('revision'),
+  );
   return Number(row.revision);
 }
 
@@ -300,14 +300,4 @@ function toRow(
     updated_by: command.updatedBy,
     updated_at: new Date(command.updatedAt),
   };
-}
-
-/**
- * PostgreSQL returns Date objects; SQLite returns what knex stored, which is
- * milliseconds since the epoch for a Date binding.
- */
-function toIsoString(value: Date | string | number): string {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'number') return new Date(value).toISOString();
-  return new Date(/^\d+$/.test(value) ? Number(value) : value).toISOString();
 }

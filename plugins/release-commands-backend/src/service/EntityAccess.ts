@@ -21,6 +21,11 @@ export function describeActor(credentials: BackstageCredentials): string {
   return principal.type;
 }
 
+/** `user`, `service` or `none`. */
+export function principalType(credentials: BackstageCredentials): string {
+  return (credentials.principal as { type: string }).type;
+}
+
 /**
  * Authenticates a request and checks one catalog-entity permission on one
  * entity, so a policy can say "owners only". A refusal is a 403 naming what
@@ -37,9 +42,22 @@ export class EntityAccess {
     permission: ResourcePermission<'catalog-entity'>,
     entityRef: string,
   ): Promise<{ credentials: BackstageCredentials; actor: string }> {
-    const credentials = await this.httpAuth.credentials(req, {
-      allow: ['user', 'service'],
-    });
+    const credentials = await this.authenticate(req);
+    await this.check(credentials, permission, entityRef);
+    return { credentials, actor: describeActor(credentials) };
+  }
+
+  /** Who is asking; 401 for nobody. */
+  async authenticate(req: Request): Promise<BackstageCredentials> {
+    return this.httpAuth.credentials(req, { allow: ['user', 'service'] });
+  }
+
+  /** 403 unless the permission is granted on the entity. */
+  async check(
+    credentials: BackstageCredentials,
+    permission: ResourcePermission<'catalog-entity'>,
+    entityRef: string,
+  ): Promise<void> {
     const [decision] = await this.permissions.authorize(
       [{ permission, resourceRef: entityRef }],
       { credentials },
@@ -49,6 +67,5 @@ export class EntityAccess {
         `Not allowed: ${permission.name} on ${entityRef}`,
       );
     }
-    return { credentials, actor: describeActor(credentials) };
   }
 }

@@ -10,13 +10,14 @@ import {
   releaseCommandsUpdatePermission,
   replaceCommandsRequestSchema,
 } from '@internal/backstage-plugin-release-commands-common';
-import { JsonObject } from '@backstage/types';
-import express, { Request } from 'express';
+import express from 'express';
 import Router from 'express-promise-router';
 import {
   ReleaseCommandsStore,
   StoredCommandList,
 } from '../database/ReleaseCommandsStore';
+import { audited } from './audited';
+import { createRunsRouter, RunsRouterOptions } from './createRunsRouter';
 import { describeCommandChanges } from './describeCommandChanges';
 import { EntityAccess } from './EntityAccess';
 import { jsonBody } from './jsonBody';
@@ -25,6 +26,7 @@ import { entityRefFromPath, parseRequest } from './parseRequest';
 /** What the router needs. */
 export type RouterOptions = {
   store: ReleaseCommandsStore;
+  runs: Pick<RunsRouterOptions, 'orchestrator' | 'runsStore' | 'events'>;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;
@@ -41,33 +43,19 @@ export async function createRouter(
   const access = new EntityAccess(options.httpAuth, options.permissions);
   const router = Router();
   router.use(...jsonBody());
+  router.use(
+    createRunsRouter({
+      ...options.runs,
+      httpAuth: options.httpAuth,
+      permissions: options.permissions,
+      auditor,
+    }),
+  );
 
   const toResponse = (list: StoredCommandList) => ({
     ...list,
     defaultTimeoutSeconds,
   });
-
-  /** Runs a write inside an audit event that records its outcome. */
-  async function audited<T>(
-    req: Request,
-    meta: JsonObject,
-    write: () => Promise<{ result: T; meta: JsonObject }>,
-  ): Promise<T> {
-    const event = await auditor.createEvent({
-      eventId: 'commands-update',
-      severityLevel: 'medium',
-      request: req,
-      meta,
-    });
-    try {
-      const outcome = await write();
-      await event.success({ meta: outcome.meta });
-      return outcome.result;
-    } catch (error) {
-      await event.fail({ error: error as Error });
-      throw error;
-    }
-  }
 
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -93,8 +81,12 @@ export async function createRouter(
     );
     const body = parseRequest(replaceCommandsRequestSchema, req.body, 'body');
     const list = await audited(
+      auditor,
       req,
-      { entityRef, action: 'replace', revision: body.revision },
+      {
+        eventId: 'commands-update',
+        meta: { entityRef, action: 'replace', revision: body.revision },
+      },
       async () => {
         const before = await store.getCommands(entityRef);
         const after = await store.replaceCommands({
@@ -124,8 +116,12 @@ export async function createRouter(
     const body = parseRequest(appendCommandRequestSchema, req.body, 'body');
     const { source = 'api', ...rest } = body;
     const appended = await audited(
+      auditor,
       req,
-      { entityRef, action: 'append', label: body.label, source },
+      {
+        eventId: 'commands-update',
+        meta: { entityRef, action: 'append', label: body.label, source },
+      },
       async () => {
         const result = await store.appendCommand({
           entityRef,
@@ -154,8 +150,12 @@ export async function createRouter(
     );
     const { id } = req.params;
     const list = await audited(
+      auditor,
       req,
-      { entityRef, action: 'delete', commandId: id },
+      {
+        eventId: 'commands-update',
+        meta: { entityRef, action: 'delete', commandId: id },
+      },
       async () => {
         const result = await store.deleteCommand({ entityRef, id, actor });
         return { result, meta: { revision: result.revision } };

@@ -1,0 +1,351 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { ConflictError } from '@backstage/errors';
+import { createTestDatabases } from '@internal/release-commands-test-utils';
+import { randomUUID } from 'node:crypto';
+import { DatabaseRunsStore } from './DatabaseRunsStore';
+import { NewRun } from './RunsStore';
+
+const { databases, ids } = createTestDatabases();
+const SHOP = 'component:default/shop';
+const BLOG = 'component:default/blog';
+
+function newRun(overrides: Partial<NewRun> = {}): NewRun {
+  return {
+    id: randomUUID(),
+    entityRef: SHOP,
+    environment: 'production',
+    image: 'shop:1',
+    trigger: 'pipeline',
+    triggeredBy: 'external:ci',
+    envKeys: ['DATABASE_URL'],
+    ownerInstance: 'host:1:a',
+    steps: [
+      { label: 'Migrate', command: 'migrate', timeoutSeconds: 1800 },
+      { label: 'Check', command: 'check', timeoutSeconds: 60 },
+      { label: 'Fix tree', command: 'fix-tree', timeoutSeconds: 60 },
+    ],
+    ...overrides,
+  };
+}
+
+describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
+  async function createStore() {
+    const knex = await databases.init(databaseId);
+    const store = await DatabaseRunsStore.create({
+      database: mockServices.database({ knex }),
+    });
+    return { knex, store };
+  }
+
+  it('creates a queued run with a snapshot of its steps and keeps no env values', async () => {
+    const { knex, store } = await createStore();
+    const created = await store.createRun(newRun());
+    expect(created).toMatchObject({
+      entityRef: SHOP,
+      environment: 'production',
+      status: 'queued',
+      envKeys: ['DATABASE_URL'],
+      reason: null,
+      startedAt: null,
+      steps: [
+        { position: 0, label: 'Migrate', status: 'pending', exitCode: null },
+        { position: 1, label: 'Check', timeoutSeconds: 60 },
+        { position: 2, label: 'Fix tree', oomKilled: false },
+      ],
+    });
+    await expect(store.getRun(created.id)).resolves.toEqual(created);
+    const [row] = await knex('release_command_runs').select();
+    expect(JSON.stringify(row)).not.toMatch(/postgres:\/\//);
+  });
+
+  it('refuses a second active run for the same entity and environment, naming the active one', async () => {
+    const { store } = await createStore();
+    const first = await store.createRun(newRun());
+    const second = newRun();
+    const refusal = await store.createRun(second).catch(e => e);
+    expect(refusal).toBeInstanceOf(ConflictError);
+    expect(refusal.message).toContain(first.id);
+    expect(refusal.message).toContain('environment "production"');
+    await expect(store.getRun(second.id)).resolves.toBeUndefined();
+
+    // Another environment or entity is independent.
+    await expect(
+      store.createRun(newRun({ environment: 'staging' })),
+    ).resolves.toMatchObject({ status: 'queued' });
+    await expect(
+      store.createRun(newRun({ entityRef: BLOG })),
+    ).resolves.toMatchObject({ status: 'queued' });
+
+    // Once the first ends, the entity can run again.
+    await store.finishRun(first.id, { status: 'failed', reason: 'x' });
+    await expect(store.createRun(newRun())).resolves.toMatchObject({
+      status: 'queued',
+    });
+  });
+
+  it('lets exactly one of many simultaneous creates win', async () => {
+    const { store } = await createStore();
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => store.createRun(newRun())),
+    );
+    expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        expect(r.reason).toBeInstanceOf(ConflictError);
+      }
+    }
+  });
+
+  it('claims queued runs in order under a cap shared by all instances', async () => {
+    const { store } = await createStore();
+    const a = [];
+    for (let i = 0; i < 3; i++) {
+      a.push(
+        await store.createRun(
+          newRun({ entityRef: `component:default/a${i}`, ownerInstance: 'A' }),
+        ),
+      );
+    }
+    const b = await store.createRun(
+      newRun({ entityRef: 'component:default/b', ownerInstance: 'B' }),
+    );
+
+    const first = await store.claimQueuedRuns({
+      instanceId: 'A',
+      maxRunning: 2,
+    });
+    expect(first.map(r => r.id)).toEqual([a[0].id, a[1].id]);
+    expect(first.every(r => r.status === 'running' && r.startedAt)).toBe(true);
+    // The cap is full for everybody.
+    await expect(
+      store.claimQueuedRuns({ instanceId: 'B', maxRunning: 2 }),
+    ).resolves.toEqual([]);
+
+    await store.finishRun(a[0].id, { status: 'succeeded', reason: null });
+    const forB = await store.claimQueuedRuns({
+      instanceId: 'B',
+      maxRunning: 2,
+    });
+    expect(forB.map(r => r.id)).toEqual([b.id]);
+    await expect(
+      store.claimQueuedRuns({ instanceId: 'A', maxRunning: 2 }),
+    ).resolves.toEqual([]);
+  });
+
+  it('never claims more than the cap when instances claim at the same time', async () => {
+    const { store } = await createStore();
+    for (let i = 0; i < 12; i++) {
+      await store.createRun(
+        newRun({
+          entityRef: `component:default/s${i}`,
+          ownerInstance: `I${i % 4}`,
+        }),
+      );
+    }
+    const claims = await Promise.all(
+      [0, 1, 2, 3].map(i =>
+        store.claimQueuedRuns({ instanceId: `I${i}`, maxRunning: 5 }),
+      ),
+    );
+    expect(claims.flat()).toHaveLength(5);
+  });
+
+  it('records steps and ends a run: pending steps skipped, lock released, only once', async () => {
+    const { store } = await createStore();
+    const run = await store.createRun(newRun());
+    await store.claimQueuedRuns({ instanceId: 'host:1:a', maxRunning: 4 });
+    expect(await store.startStep(run.id, 0)).toBe(true);
+    await store.setStepWorkload(run.id, 0, 'container-1');
+    await store.finishStep(run.id, 0, {
+      status: 'succeeded',
+      exitCode: 0,
+      oomKilled: false,
+    });
+    expect(await store.startStep(run.id, 1)).toBe(true);
+    await store.finishStep(run.id, 1, {
+      status: 'failed',
+      exitCode: 137,
+      oomKilled: true,
+    });
+    expect(
+      await store.finishRun(run.id, {
+        status: 'failed',
+        reason: '"Check" ran out of memory',
+      }),
+    ).toBe(true);
+    // A second ending (another replica, a late owner) changes nothing.
+    expect(
+      await store.finishRun(run.id, { status: 'interrupted', reason: 'late' }),
+    ).toBe(false);
+    expect(await store.startStep(run.id, 2)).toBe(false);
+
+    const ended = await store.getRun(run.id);
+    expect(ended).toMatchObject({
+      status: 'failed',
+      reason: '"Check" ran out of memory',
+      steps: [
+        { status: 'succeeded', exitCode: 0 },
+        { status: 'failed', exitCode: 137, oomKilled: true },
+        { status: 'skipped', exitCode: null, startedAt: null },
+      ],
+    });
+    expect(ended!.finishedAt).not.toBeNull();
+    expect(ended!.steps[0].startedAt).not.toBeNull();
+  });
+
+  it('cancels a queued run at once, asks the owner of a running one, and refuses an ended one', async () => {
+    const { store } = await createStore();
+    const queued = await store.createRun(newRun());
+    await expect(
+      store.requestCancel(queued.id, 'user:default/ada'),
+    ).resolves.toMatchObject({
+      kind: 'cancelled',
+      run: {
+        status: 'cancelled',
+        reason: 'Cancelled by user:default/ada before any command ran.',
+        steps: [
+          { status: 'skipped' },
+          { status: 'skipped' },
+          { status: 'skipped' },
+        ],
+      },
+    });
+
+    const running = await store.createRun(newRun());
+    await store.claimQueuedRuns({ instanceId: 'host:1:a', maxRunning: 4 });
+    await expect(
+      store.requestCancel(running.id, 'user:default/bob'),
+    ).resolves.toMatchObject({
+      kind: 'requested',
+      run: { status: 'running', cancelRequestedBy: 'user:default/bob' },
+    });
+    const beat = await store.heartbeat('host:1:a', [running.id, queued.id]);
+    expect(beat).toEqual({
+      cancelRequested: [running.id],
+      ended: [queued.id],
+    });
+
+    await expect(
+      store.requestCancel(queued.id, 'user:default/ada'),
+    ).resolves.toMatchObject({ kind: 'final' });
+    await expect(
+      store.requestCancel(randomUUID(), 'user:default/ada'),
+    ).resolves.toBeUndefined();
+  });
+
+  it('interrupts runs whose owner stopped heart-beating or is gone, and tells dead runs from live ones', async () => {
+    const { store } = await createStore();
+    const stale = await store.createRun(newRun({ ownerInstance: 'dead' }));
+    await store.claimQueuedRuns({ instanceId: 'dead', maxRunning: 4 });
+    await store.startStep(stale.id, 0);
+    const gone = await store.createRun(
+      newRun({ entityRef: BLOG, ownerInstance: 'gone' }),
+    );
+    const live = await store.createRun(
+      newRun({ entityRef: 'component:default/live', ownerInstance: 'live' }),
+    );
+    expect((await store.activeRunOwners()).sort()).toEqual([
+      'dead',
+      'gone',
+      'live',
+    ]);
+
+    await new Promise(resolve => setTimeout(resolve, 20));
+    const cutoff = new Date();
+    await store.heartbeat('live', [live.id]);
+    expect(await store.isRunAlive(stale.id, cutoff)).toBe(false);
+    expect(await store.isRunAlive(live.id, cutoff)).toBe(true);
+    // Not ours to judge: another installation may share the engine.
+    expect(await store.isRunAlive(randomUUID(), cutoff)).toBe(true);
+
+    const interrupted = await store.interruptStaleRuns(
+      new Date(Date.now() - 60_000),
+      ['gone'],
+    );
+    expect(interrupted.map(r => r.id)).toEqual([gone.id]);
+    const more = await store.interruptStaleRuns(cutoff);
+    expect(more.map(r => r.id)).toEqual([stale.id]);
+    expect(more[0]).toMatchObject({
+      status: 'interrupted',
+      steps: [
+        { status: 'interrupted' },
+        { status: 'skipped' },
+        { status: 'skipped' },
+      ],
+    });
+    expect(more[0].reason).toMatch(/not retried/);
+    await expect(store.getRun(live.id)).resolves.toMatchObject({
+      status: 'queued',
+    });
+    expect(await store.isRunAlive(stale.id, cutoff)).toBe(false);
+    // The entity can deploy again.
+    await expect(store.createRun(newRun())).resolves.toMatchObject({
+      status: 'queued',
+    });
+  });
+
+  it('pages an entity runs newest first with a cursor', async () => {
+    const { store } = await createStore();
+    const created = [];
+    for (let i = 0; i < 5; i++) {
+      const run = await store.createRun(newRun());
+      await store.finishRun(run.id, { status: 'succeeded', reason: null });
+      created.push(run.id);
+      await new Promise(resolve => setTimeout(resolve, 2));
+    }
+    await store.createRun(newRun({ entityRef: BLOG }));
+    const first = await store.listRuns(SHOP, { limit: 2 });
+    expect(first.runs.map(r => r.id)).toEqual([created[4], created[3]]);
+    const second = await store.listRuns(SHOP, {
+      limit: 2,
+      cursor: first.nextCursor,
+    });
+    expect(second.runs.map(r => r.id)).toEqual([created[2], created[1]]);
+    const last = await store.listRuns(SHOP, {
+      limit: 2,
+      cursor: second.nextCursor,
+    });
+    expect(last.runs.map(r => r.id)).toEqual([created[0]]);
+    expect(last.nextCursor).toBeUndefined();
+    await expect(
+      store.listRuns(SHOP, { limit: 2, cursor: 'nonsense' }),
+    ).rejects.toThrow(/cursor must be a nextCursor value/);
+  });
+
+  it('keeps log chunks in order, replaces and deletes them', async () => {
+    const { store } = await createStore();
+    const run = await store.createRun(newRun());
+    expect(await store.lastLogSeq(run.id)).toBe(-1);
+    const at = new Date().toISOString();
+    await store.appendLog(
+      run.id,
+      Array.from({ length: 250 }, (_, seq) => ({
+        seq,
+        step: seq === 0 ? null : 0,
+        stream: seq === 0 ? ('system' as const) : ('stdout' as const),
+        at,
+        text: `line ${seq}\n`,
+      })),
+    );
+    expect(await store.lastLogSeq(run.id)).toBe(249);
+    const page = await store.readLog(run.id, { afterSeq: 10, limit: 3 });
+    expect(page).toEqual([
+      { seq: 11, step: 0, stream: 'stdout', at, text: 'line 11\n' },
+      { seq: 12, step: 0, stream: 'stdout', at, text: 'line 12\n' },
+      { seq: 13, step: 0, stream: 'stdout', at, text: 'line 13\n' },
+    ]);
+    await store.deleteLogChunks(run.id, [12, 13]);
+    await store.putLogChunk(run.id, {
+      seq: 11,
+      step: null,
+      stream: 'system',
+      at,
+      text: '[cut]\n',
+    });
+    expect(
+      (await store.readLog(run.id, { afterSeq: 10, limit: 2 })).map(
+        c => c.text,
+      ),
+    ).toEqual(['[cut]\n', 'line 14\n']);
+  });
+});

@@ -1,0 +1,567 @@
+import { DatabaseService } from '@backstage/backend-plugin-api';
+import { ConflictError, InputError } from '@backstage/errors';
+import {
+  ACTIVE_RUN_STATUSES,
+  ReleaseCommandRun,
+  ReleaseCommandRunPage,
+  RunLogChunk,
+  RunStatus,
+  RunStep,
+  RunTrigger,
+  StepStatus,
+} from '@internal/backstage-plugin-release-commands-common';
+import { Knex } from 'knex';
+import { lockRows } from './lockRows';
+import { migrateDatabase } from './migrateDatabase';
+import {
+  CancelOutcome,
+  NewRun,
+  RunsStore,
+  StepOutcome,
+} from './RunsStore';
+import {
+  TimestampValue,
+  toIsoString,
+  toOptionalIsoString,
+} from './timestamps';
+
+const RUNS = 'release_command_runs';
+const STEPS = 'release_command_run_steps';
+const LOGS = 'release_command_run_logs';
+const SCHEDULER = 'release_command_scheduler';
+
+// Keeps multi-row inserts under SQLite's limit on bound variables.
+const INSERT_BATCH = 100;
+
+type RunRow = {
+  id: string;
+  entity_ref: string;
+  environment: string;
+  image: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  triggered_by: string;
+  env_keys: string;
+  reason: string | null;
+  active_key: string | null;
+  owner_instance: string;
+  heartbeat_at: TimestampValue;
+  created_at: TimestampValue;
+  started_at: TimestampValue | null;
+  finished_at: TimestampValue | null;
+  cancel_requested_at: TimestampValue | null;
+  cancel_requested_by: string | null;
+};
+
+type StepRow = {
+  run_id: string;
+  position: number;
+  label: string;
+  command: string;
+  timeout_seconds: number;
+  status: StepStatus;
+  exit_code: number | null;
+  oom_killed: boolean | number;
+  container_id: string | null;
+  started_at: TimestampValue | null;
+  finished_at: TimestampValue | null;
+};
+
+type LogRow = {
+  run_id: string;
+  seq: number;
+  step: number | null;
+  stream: RunLogChunk['stream'];
+  at: TimestampValue;
+  text: string;
+};
+
+/** The knex implementation of {@link RunsStore}. */
+export class DatabaseRunsStore implements RunsStore {
+  static async create(options: {
+    database: DatabaseService;
+  }): Promise<DatabaseRunsStore> {
+    const knex = await options.database.getClient();
+    if (!options.database.migrations?.skip) {
+      await migrateDatabase(knex);
+    }
+    return new DatabaseRunsStore(knex);
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async createRun(run: NewRun): Promise<ReleaseCommandRun> {
+    const now = new Date();
+    try {
+      await this.db.transaction(async tx => {
+        await tx(RUNS).insert({
+          id: run.id,
+          entity_ref: run.entityRef,
+          environment: run.environment,
+          image: run.image,
+          status: 'queued',
+          trigger: run.trigger,
+          triggered_by: run.triggeredBy,
+          env_keys: JSON.stringify(run.envKeys),
+          reason: null,
+          active_key: activeKey(run.entityRef, run.environment),
+          owner_instance: run.ownerInstance,
+          heartbeat_at: now,
+          created_at: now,
+        });
+        const steps = run.steps.map((step, position) => ({
+          run_id: run.id,
+          position,
+          label: step.label,
+          command: step.command,
+          timeout_seconds: step.timeoutSeconds,
+          status: 'pending',
+          oom_killed: false,
+        }));
+        for (let i = 0; i < steps.length; i += INSERT_BATCH) {
+          await tx(STEPS).insert(steps.slice(i, i + INSERT_BATCH));
+        }
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const active = await this.db<RunRow>(RUNS)
+        .where({ active_key: activeKey(run.entityRef, run.environment) })
+        .first();
+      throw new ConflictError(
+        active
+          ? `${run.entityRef} already has an active run in environment "${run.environment}": ${active.id} (${active.status} since ${toIsoString(active.started_at ?? active.created_at)}); wait for it to end or cancel it`
+          : `${run.entityRef} already has an active run in environment "${run.environment}"; try again`,
+      );
+    }
+    return (await this.getRun(run.id))!;
+  }
+
+  async getRun(id: string): Promise<ReleaseCommandRun | undefined> {
+    const row = await this.db<RunRow>(RUNS).where({ id }).first();
+    if (!row) return undefined;
+    const [run] = await this.withSteps(this.db, [row]);
+    return run;
+  }
+
+  async listRuns(
+    entityRef: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<ReleaseCommandRunPage> {
+    const query = this.db<RunRow>(RUNS)
+      .where({ entity_ref: entityRef })
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(options.limit + 1);
+    if (options.cursor) {
+      const { createdAt, id } = decodeCursor(options.cursor);
+      query.where(inner =>
+        inner
+          .where('created_at', '<', createdAt)
+          .orWhere(same =>
+            same.where('created_at', '=', createdAt).andWhere('id', '<', id),
+          ),
+      );
+    }
+    const rows = await query;
+    const page = rows.slice(0, options.limit);
+    const runs = await this.withSteps(this.db, page);
+    const last = page[page.length - 1];
+    return rows.length > options.limit && last
+      ? { runs, nextCursor: encodeCursor(last) }
+      : { runs };
+  }
+
+  async claimQueuedRuns(options: {
+    instanceId: string;
+    maxRunning: number;
+  }): Promise<ReleaseCommandRun[]> {
+    return this.db.transaction(async tx => {
+      // Every scheduler counts under the same row lock, so the cap holds
+      // across replicas.
+      await lockRows(tx, tx(SCHEDULER).where({ id: 1 }).first('id'));
+      const [{ count }] = await tx(RUNS)
+        .where({ status: 'running' })
+        .count({ count: '*' });
+      const room = options.maxRunning - Number(count);
+      if (room <= 0) return [];
+      const queued = await tx<RunRow>(RUNS)
+        .where({ status: 'queued', owner_instance: options.instanceId })
+        .orderBy([
+          { column: 'created_at', order: 'asc' },
+          { column: 'id', order: 'asc' },
+        ])
+        .limit(room);
+      if (queued.length === 0) return [];
+      const now = new Date();
+      await tx(RUNS)
+        .whereIn(
+          'id',
+          queued.map(r => r.id),
+        )
+        .where({ status: 'queued' })
+        .update({ status: 'running', started_at: now, heartbeat_at: now });
+      const claimed = await tx<RunRow>(RUNS)
+        .whereIn(
+          'id',
+          queued.map(r => r.id),
+        )
+        .where({ status: 'running' })
+        .orderBy([
+          { column: 'created_at', order: 'asc' },
+          { column: 'id', order: 'asc' },
+        ]);
+      return this.withSteps(tx, claimed);
+    });
+  }
+
+  async startStep(runId: string, position: number): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const run = await lockRows(
+        tx,
+        tx<RunRow>(RUNS).where({ id: runId }).first('status'),
+      );
+      if (run?.status !== 'running') return false;
+      await tx(STEPS)
+        .where({ run_id: runId, position, status: 'pending' })
+        .update({ status: 'running', started_at: new Date() });
+      return true;
+    });
+  }
+
+  async setStepWorkload(
+    runId: string,
+    position: number,
+    workloadId: string,
+  ): Promise<void> {
+    await this.db(STEPS)
+      .where({ run_id: runId, position })
+      .update({ container_id: workloadId });
+  }
+
+  async finishStep(
+    runId: string,
+    position: number,
+    outcome: StepOutcome,
+  ): Promise<void> {
+    await this.db(STEPS)
+      .where({ run_id: runId, position })
+      .whereIn('status', ['pending', 'running'])
+      .update({
+        status: outcome.status,
+        exit_code: outcome.exitCode,
+        oom_killed: outcome.oomKilled,
+        finished_at: new Date(),
+      });
+  }
+
+  async finishRun(
+    runId: string,
+    outcome: {
+      status: Exclude<RunStatus, 'queued' | 'running'>;
+      reason: string | null;
+    },
+  ): Promise<boolean> {
+    // Steps end before their run; a step still running here was cut short.
+    const runningStep: StepStatus =
+      outcome.status === 'succeeded' ? 'failed' : outcome.status;
+    return this.db.transaction(async tx =>
+      endRun(tx, runId, outcome.status, outcome.reason, runningStep),
+    );
+  }
+
+  async requestCancel(
+    runId: string,
+    actor: string,
+  ): Promise<CancelOutcome | undefined> {
+    const kind = await this.db.transaction(async tx => {
+      const run = await lockRows(
+        tx,
+        tx<RunRow>(RUNS).where({ id: runId }).first(),
+      );
+      if (!run) return undefined;
+      if (run.status === 'queued') {
+        await tx(RUNS).where({ id: runId }).update({
+          cancel_requested_at: new Date(),
+          cancel_requested_by: actor,
+        });
+        await endRun(
+          tx,
+          runId,
+          'cancelled',
+          `Cancelled by ${actor} before any command ran.`,
+          'skipped',
+        );
+        return 'cancelled' as const;
+      }
+      if (run.status === 'running') {
+        if (!run.cancel_requested_at) {
+          await tx(RUNS).where({ id: runId }).update({
+            cancel_requested_at: new Date(),
+            cancel_requested_by: actor,
+          });
+        }
+        return 'requested' as const;
+      }
+      return 'final' as const;
+    });
+    if (!kind) return undefined;
+    return { kind, run: (await this.getRun(runId))! };
+  }
+
+  async heartbeat(
+    instanceId: string,
+    runIds: string[],
+  ): Promise<{ cancelRequested: string[]; ended: string[] }> {
+    if (runIds.length === 0) return { cancelRequested: [], ended: [] };
+    await this.db(RUNS)
+      .where({ owner_instance: instanceId })
+      .whereIn('id', runIds)
+      .whereIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+      .update({ heartbeat_at: new Date() });
+    const rows = await this.db<RunRow>(RUNS)
+      .whereIn('id', runIds)
+      .select('id', 'status', 'cancel_requested_at');
+    const active = new Set(
+      rows
+        .filter(r => ACTIVE_RUN_STATUSES.includes(r.status))
+        .map(r => r.id),
+    );
+    return {
+      cancelRequested: rows
+        .filter(r => active.has(r.id) && r.cancel_requested_at)
+        .map(r => r.id),
+      ended: runIds.filter(id => !active.has(id)),
+    };
+  }
+
+  async activeRunOwners(): Promise<string[]> {
+    const rows = await this.db<RunRow>(RUNS)
+      .whereIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+      .distinct('owner_instance');
+    return rows.map(r => r.owner_instance);
+  }
+
+  async interruptStaleRuns(
+    staleBefore: Date,
+    goneOwners: string[] = [],
+  ): Promise<ReleaseCommandRun[]> {
+    const isStale = (query: Knex.QueryBuilder) =>
+      query
+        .whereIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+        .where(inner =>
+          inner
+            .where('heartbeat_at', '<', staleBefore)
+            .orWhereIn('owner_instance', goneOwners),
+        );
+    const stale: RunRow[] = await isStale(this.db(RUNS)).select(
+      'id',
+      'heartbeat_at',
+    );
+    const interrupted: ReleaseCommandRun[] = [];
+    for (const { id, heartbeat_at } of stale) {
+      const ended = await this.db.transaction(async tx => {
+        // Checked again under the lock: the owner may have come back.
+        const row = await lockRows(
+          tx,
+          isStale(tx(RUNS).where({ id })).first('id'),
+        );
+        if (!row) return false;
+        return endRun(
+          tx,
+          id,
+          'interrupted',
+          `The backend instance running this deploy stopped (its last sign of life was at ${toIsoString(heartbeat_at)}); the run was not retried because a command may have been partly applied. Check the service, then run the release commands again.`,
+          'interrupted',
+        );
+      });
+      if (ended) interrupted.push((await this.getRun(id))!);
+    }
+    return interrupted;
+  }
+
+  async isRunAlive(runId: string, staleBefore: Date): Promise<boolean> {
+    const row = await this.db<RunRow>(RUNS)
+      .where({ id: runId })
+      .first('status', 'heartbeat_at');
+    if (!row) return true;
+    if (!ACTIVE_RUN_STATUSES.includes(row.status)) return false;
+    return new Date(toIsoString(row.heartbeat_at)) >= staleBefore;
+  }
+
+  async appendLog(runId: string, chunks: RunLogChunk[]): Promise<void> {
+    const rows = chunks.map(chunk => toLogRow(runId, chunk));
+    for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+      await this.db(LOGS).insert(rows.slice(i, i + INSERT_BATCH));
+    }
+  }
+
+  async putLogChunk(runId: string, chunk: RunLogChunk): Promise<void> {
+    await this.db(LOGS)
+      .insert(toLogRow(runId, chunk))
+      .onConflict(['run_id', 'seq'])
+      .merge(['text', 'at']);
+  }
+
+  async deleteLogChunks(runId: string, seqs: number[]): Promise<void> {
+    for (let i = 0; i < seqs.length; i += INSERT_BATCH * 5) {
+      await this.db(LOGS)
+        .where({ run_id: runId })
+        .whereIn('seq', seqs.slice(i, i + INSERT_BATCH * 5))
+        .delete();
+    }
+  }
+
+  async readLog(
+    runId: string,
+    options: { afterSeq: number; limit: number },
+  ): Promise<RunLogChunk[]> {
+    const rows = await this.db<LogRow>(LOGS)
+      .where({ run_id: runId })
+      .where('seq', '>', options.afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(options.limit);
+    return rows.map(row => ({
+      seq: Number(row.seq),
+      step: row.step === null ? null : Number(row.step),
+      stream: row.stream,
+      at: toIsoString(row.at),
+      text: row.text,
+    }));
+  }
+
+  async lastLogSeq(runId: string): Promise<number> {
+    const [row] = await this.db(LOGS)
+      .where({ run_id: runId })
+      .max({ seq: 'seq' });
+    return row?.seq === null || row?.seq === undefined ? -1 : Number(row.seq);
+  }
+
+  private async withSteps(
+    db: Knex | Knex.Transaction,
+    rows: RunRow[],
+  ): Promise<ReleaseCommandRun[]> {
+    if (rows.length === 0) return [];
+    const stepRows = await db<StepRow>(STEPS)
+      .whereIn(
+        'run_id',
+        rows.map(r => r.id),
+      )
+      .orderBy([
+        { column: 'run_id', order: 'asc' },
+        { column: 'position', order: 'asc' },
+      ]);
+    const steps = new Map<string, RunStep[]>();
+    for (const step of stepRows) {
+      const list = steps.get(step.run_id) ?? [];
+      list.push(fromStepRow(step));
+      steps.set(step.run_id, list);
+    }
+    return rows.map(row => fromRunRow(row, steps.get(row.id) ?? []));
+  }
+}
+
+/**
+ * Ends a run that is still active: its running step takes `runningStep`, its
+ * pending steps become skipped, and the entity's lock is released.
+ */
+async function endRun(
+  tx: Knex.Transaction,
+  runId: string,
+  status: Exclude<RunStatus, 'queued' | 'running'>,
+  reason: string | null,
+  runningStep: StepStatus,
+): Promise<boolean> {
+  const now = new Date();
+  const updated = await tx(RUNS)
+    .where({ id: runId })
+    .whereIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+    .update({ status, reason, active_key: null, finished_at: now });
+  if (!updated) return false;
+  await tx(STEPS)
+    .where({ run_id: runId, status: 'running' })
+    .update({ status: runningStep, finished_at: now });
+  await tx(STEPS)
+    .where({ run_id: runId, status: 'pending' })
+    .update({ status: 'skipped' });
+  return true;
+}
+
+function activeKey(entityRef: string, environment: string): string {
+  return `${entityRef} ${environment}`;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    /UNIQUE constraint failed/.test(message ?? '')
+  );
+}
+
+function encodeCursor(row: RunRow): string {
+  return Buffer.from(
+    JSON.stringify([new Date(toIsoString(row.created_at)).getTime(), row.id]),
+  ).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [ms, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    if (typeof ms === 'number' && typeof id === 'string') {
+      return { createdAt: new Date(ms), id };
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new InputError(
+    'cursor must be a nextCursor value returned by a previous page',
+  );
+}
+
+function fromRunRow(row: RunRow, steps: RunStep[]): ReleaseCommandRun {
+  return {
+    id: row.id,
+    entityRef: row.entity_ref,
+    environment: row.environment,
+    image: row.image,
+    status: row.status,
+    trigger: row.trigger,
+    triggeredBy: row.triggered_by,
+    envKeys: JSON.parse(row.env_keys),
+    reason: row.reason,
+    createdAt: toIsoString(row.created_at),
+    startedAt: toOptionalIsoString(row.started_at),
+    finishedAt: toOptionalIsoString(row.finished_at),
+    cancelRequestedAt: toOptionalIsoString(row.cancel_requested_at),
+    cancelRequestedBy: row.cancel_requested_by,
+    steps,
+  };
+}
+
+function fromStepRow(row: StepRow): RunStep {
+  return {
+    position: Number(row.position),
+    label: row.label,
+    command: row.command,
+    timeoutSeconds: Number(row.timeout_seconds),
+    status: row.status,
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    oomKilled: Boolean(row.oom_killed),
+    startedAt: toOptionalIsoString(row.started_at),
+    finishedAt: toOptionalIsoString(row.finished_at),
+  };
+}
+
+function toLogRow(runId: string, chunk: RunLogChunk): LogRow {
+  return {
+    run_id: runId,
+    seq: chunk.seq,
+    step: chunk.step,
+    stream: chunk.stream,
+    at: new Date(chunk.at),
+    text: chunk.text,
+  };
+}

@@ -1,0 +1,157 @@
+import { Config } from '@backstage/config';
+
+/** When to ask the registry for an image. */
+export type PullPolicy = 'if-not-present' | 'always' | 'never';
+
+/** Credentials for one registry, matched by the image reference's host. */
+export type RegistryCredentials = {
+  /** e.g. `ghcr.io`, `registry.example.com:5000`; `docker.io` for Docker Hub. */
+  host: string;
+  username: string;
+  password: string;
+};
+
+/** How containers are pulled, limited and stopped. */
+export type DockerExecutorOptions = {
+  pullPolicy: PullPolicy;
+  registries: RegistryCredentials[];
+  /** Memory limit in bytes, swap included (the container gets no swap). */
+  memoryBytes?: number;
+  cpus?: number;
+  pidsLimit: number;
+  /** Unset leaves the engine's default network. */
+  networkMode?: string;
+  stopGracePeriodSeconds: number;
+  /** docker-init as PID 1, so that SIGTERM reaches the command. */
+  init: boolean;
+};
+
+const PULL_POLICIES: PullPolicy[] = ['if-not-present', 'always', 'never'];
+
+/** Reads `releaseCommands.docker`, refusing values the engine would misread. */
+export function readDockerExecutorOptions(
+  config: Config,
+): Partial<DockerExecutorOptions> {
+  const docker = config.getOptionalConfig('releaseCommands.docker');
+  if (!docker) {
+    return {};
+  }
+  const key = (name: string) => `releaseCommands.docker.${name}`;
+
+  const pullPolicy = docker.getOptionalString('pullPolicy');
+  if (
+    pullPolicy !== undefined &&
+    !PULL_POLICIES.includes(pullPolicy as PullPolicy)
+  ) {
+    throw new Error(
+      `${key('pullPolicy')} must be one of ${PULL_POLICIES.join(
+        ', ',
+      )}, got "${pullPolicy}"`,
+    );
+  }
+  const memory = docker.getOptional<string | number>('memory');
+  const cpus = docker.getOptionalNumber('cpus');
+  if (cpus !== undefined && !(cpus > 0)) {
+    throw new Error(`${key('cpus')} must be a positive number, got ${cpus}`);
+  }
+  const pidsLimit = docker.getOptionalNumber('pidsLimit');
+  if (
+    pidsLimit !== undefined &&
+    !(Number.isInteger(pidsLimit) && pidsLimit > 0)
+  ) {
+    throw new Error(
+      `${key('pidsLimit')} must be a positive integer, got ${pidsLimit}`,
+    );
+  }
+  const grace = docker.getOptionalNumber('stopGracePeriodSeconds');
+  if (grace !== undefined && !(grace >= 0)) {
+    throw new Error(
+      `${key('stopGracePeriodSeconds')} must be zero or more, got ${grace}`,
+    );
+  }
+
+  return dropUndefined({
+    pullPolicy: pullPolicy as PullPolicy | undefined,
+    registries: docker.getOptionalConfigArray('registries')?.map(registry => ({
+      host: registry.getString('host'),
+      username: registry.getString('username'),
+      password: registry.getString('password'),
+    })),
+    memoryBytes:
+      memory === undefined ? undefined : parseMemorySize(memory, key('memory')),
+    cpus,
+    pidsLimit,
+    networkMode: docker.getOptionalString('networkMode'),
+    stopGracePeriodSeconds: grace,
+    init: docker.getOptionalBoolean('init'),
+  });
+}
+
+/**
+ * Bytes from Docker's notation: a number of bytes, or `512m`, `1g`, `64k`
+ * (binary multiples, as `docker run --memory` reads them).
+ */
+export function parseMemorySize(
+  value: string | number,
+  configKey: string,
+): number {
+  const match =
+    typeof value === 'string'
+      ? /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim())
+      : undefined;
+  const multiplier = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  const bytes =
+    typeof value === 'number'
+      ? value
+      : match &&
+        Number(match[1]) *
+          multiplier[match[2].toLowerCase() as keyof typeof multiplier];
+  if (!bytes || !Number.isFinite(bytes) || bytes <= 0) {
+    throw new Error(
+      `${configKey} must be a number of bytes or a size such as "512m" or "1g", got ${JSON.stringify(
+        value,
+      )}`,
+    );
+  }
+  return Math.floor(bytes);
+}
+
+/** The configured credentials for the registry `image` names, if any. */
+export function findRegistryCredentials(
+  registries: RegistryCredentials[],
+  image: string,
+): RegistryCredentials | undefined {
+  const host = registryHostOf(image);
+  return registries.find(
+    registry => normalizeRegistryHost(registry.host) === host,
+  );
+}
+
+/**
+ * The registry an image reference names, as Docker decides it: the first
+ * path component when it looks like a host, Docker Hub otherwise.
+ */
+function registryHostOf(image: string): string {
+  const [first, ...rest] = image.split('/');
+  const isHost =
+    rest.length > 0 &&
+    (first.includes('.') || first.includes(':') || first === 'localhost');
+  return isHost ? normalizeRegistryHost(first) : 'docker.io';
+}
+
+/** Docker Hub goes by several names; configs may also carry a scheme. */
+function normalizeRegistryHost(host: string): string {
+  const bare = host
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
+  return ['index.docker.io', 'registry-1.docker.io'].includes(bare)
+    ? 'docker.io'
+    : bare;
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
+}

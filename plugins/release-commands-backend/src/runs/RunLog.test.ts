@@ -1,0 +1,139 @@
+import { RunLogChunk } from '@internal/backstage-plugin-release-commands-common';
+import { RunLog, RunLogStore } from './RunLog';
+
+/** Keeps chunks in a map, as the database does, by sequence number. */
+function memoryStore() {
+  const chunks = new Map<number, RunLogChunk>();
+  const store: RunLogStore = {
+    async appendLog(_runId, added) {
+      for (const chunk of added) {
+        if (chunks.has(chunk.seq)) throw new Error(`duplicate seq ${chunk.seq}`);
+        chunks.set(chunk.seq, chunk);
+      }
+    },
+    async putLogChunk(_runId, chunk) {
+      chunks.set(chunk.seq, chunk);
+    },
+    async deleteLogChunks(_runId, seqs) {
+      seqs.forEach(seq => chunks.delete(seq));
+    },
+  };
+  const text = () =>
+    [...chunks.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .map(c => c.text)
+      .join('');
+  return { store, chunks, text };
+}
+
+describe('RunLog', () => {
+  it('writes system lines and output in order, merging consecutive output', async () => {
+    const { store, chunks, text } = memoryStore();
+    const written = jest.fn();
+    const log = new RunLog({
+      store,
+      runId: 'r',
+      capBytes: 1024 * 1024,
+      onWritten: written,
+    });
+    log.system('===== docker release commands =====');
+    log.system('[1/1] Migrate: migrate', 0);
+    log.output(0, 'stdout', 'first\n');
+    log.output(0, 'stdout', 'second\n');
+    log.output(0, 'stderr', 'warning\n');
+    log.system('[1/1] Migrate passed (exit 0, 0.1s)', 0);
+    await log.close();
+
+    expect(text()).toBe(
+      '===== docker release commands =====\n[1/1] Migrate: migrate\nfirst\nsecond\nwarning\n[1/1] Migrate passed (exit 0, 0.1s)\n',
+    );
+    expect([...chunks.values()].map(c => [c.stream, c.step])).toEqual([
+      ['system', null],
+      ['system', 0],
+      ['stdout', 0],
+      ['stderr', 0],
+      ['system', 0],
+    ]);
+    expect(written).toHaveBeenCalled();
+    expect(log.cutBytes).toBe(0);
+  });
+
+  it('keeps the head and the tail past the cap, says what was cut, and keeps its own lines', async () => {
+    const { store, text } = memoryStore();
+    const log = new RunLog({
+      store,
+      runId: 'r',
+      capBytes: 4000,
+      flushIntervalMs: 5,
+    });
+    log.system('heading');
+    for (let i = 0; i < 1000; i++) {
+      log.output(0, 'stdout', `line ${String(i).padStart(4, '0')}\n`);
+      if (i === 500) log.system('a line of our own in the middle', 0);
+      if (i % 100 === 0) await new Promise(r => setTimeout(r, 6));
+    }
+    log.system('verdict');
+    await log.close();
+
+    const all = text();
+    const lines = all.split('\n');
+    expect(lines[0]).toBe('heading');
+    expect(lines[1]).toBe('line 0000');
+    expect(all).toContain('line 0100');
+    expect(all).not.toContain('line 0500\n');
+    expect(all).toContain('a line of our own in the middle');
+    expect(all).toContain('line 0999\nverdict\n');
+    expect(all).toMatch(
+      /\[[\d.]+ KiB of command output cut here: the log keeps the first 2.0 KiB and the last 2.0 KiB/,
+    );
+    const output = lines.filter(l => l.startsWith('line ')).join('\n');
+    // Roughly the cap: whole chunks are cut, never part of one.
+    expect(output.length).toBeLessThanOrEqual(4000 + 100);
+    expect(output.length).toBeGreaterThan(3000);
+    expect(log.cutBytes).toBe(10 * 1000 - output.length - 1);
+    // The seam note sits between the head and the tail.
+    const seam = all.indexOf('cut here');
+    expect(all.lastIndexOf('line 01', seam)).toBeGreaterThan(0);
+    expect(all.indexOf('line 0999')).toBeGreaterThan(seam);
+  });
+
+  it('keeps its memory within the cap when the store is slow', async () => {
+    let release: () => void = () => {};
+    const { store, chunks } = memoryStore();
+    const gate = new Promise<void>(resolve => {
+      release = resolve;
+    });
+    const slow: RunLogStore = {
+      ...store,
+      appendLog: async (runId, added) => {
+        await gate;
+        return store.appendLog(runId, added);
+      },
+    };
+    const log = new RunLog({ store: slow, runId: 'r', capBytes: 64 * 1024 });
+    const line = `${'x'.repeat(1023)}\n`;
+    for (let i = 0; i < 10_000; i++) log.output(0, 'stdout', line); // 10 MiB
+    // Nothing written yet; what is held is bounded by the cap.
+    const held = (log as any).pending.reduce(
+      (sum: number, c: { bytes: number }) => sum + c.bytes,
+      0,
+    );
+    expect(held).toBeLessThanOrEqual(64 * 1024 + 64 * 1024);
+    release();
+    await log.close();
+    const kept = [...chunks.values()].reduce(
+      (sum, c) => sum + (c.stream === 'stdout' ? c.text.length : 0),
+      0,
+    );
+    expect(kept).toBeLessThanOrEqual(64 * 1024 + 1024);
+    expect(log.cutBytes + kept).toBe(10_000 * 1024);
+  });
+
+  it('continues an existing log from a given sequence number', async () => {
+    const { store, chunks } = memoryStore();
+    const log = new RunLog({ store, runId: 'r', capBytes: 4096, firstSeq: 7 });
+    log.system('Release commands interrupted: ...');
+    await log.close();
+    expect([...chunks.keys()]).toEqual([7]);
+  });
+});

@@ -1,0 +1,404 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { ConflictError } from '@backstage/errors';
+import {
+  ReleaseCommandExecutor,
+  StepRequest,
+  StepResult,
+} from '@internal/backstage-plugin-release-commands-node';
+import { createTestDatabases } from '@internal/release-commands-test-utils';
+import { DatabaseReleaseCommandsStore } from '../database/DatabaseReleaseCommandsStore';
+import { DatabaseRunsStore } from '../database/DatabaseRunsStore';
+import { RunEvents } from './RunEvents';
+import { RunOrchestrator } from './RunOrchestrator';
+import { RunSettings } from './RunSettings';
+
+const { databases, ids } = createTestDatabases();
+const SHOP = 'component:default/shop';
+
+/**
+ * An in-memory executor for the orchestrator's own logic (ordering, the cap,
+ * verdicts, cancels). The command text is a tiny script: `print TEXT`,
+ * `exit N`, `hang`, `oom`. The Docker executor has its own tests against a
+ * real engine, and the API tests run everything against one.
+ */
+class ScriptedExecutor implements ReleaseCommandExecutor {
+  readonly description = 'scripted executor';
+  running = 0;
+  maxRunning = 0;
+  readonly started: string[] = [];
+  readonly envs: Array<Record<string, string>> = [];
+
+  async prepareImage(options: { image: string; log(line: string): void }) {
+    if (options.image.startsWith('missing')) {
+      throw new Error(`Image ${options.image} is not present`);
+    }
+    options.log(`Image ${options.image} is present`);
+  }
+
+  async runStep(request: StepRequest): Promise<StepResult> {
+    const script = request.argv[request.argv.length - 1];
+    this.started.push(`${request.labels.runId}:${script}`);
+    this.envs.push(request.env);
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    request.onStarted?.(`fake-${request.labels.step}`);
+    try {
+      await new Promise(resolve => setTimeout(resolve, 5));
+      for (const part of script.split(';').map(p => p.trim())) {
+        const [verb, ...rest] = part.split(' ');
+        const arg = rest.join(' ');
+        if (verb === 'print') {
+          // Split in two chunks, as a pipe would.
+          const half = Math.floor(arg.length / 2);
+          request.onOutput('stdout', Buffer.from(arg.slice(0, half)));
+          request.onOutput('stdout', Buffer.from(`${arg.slice(half)}\n`));
+        } else if (verb === 'exit') {
+          return { exitCode: Number(arg), oomKilled: false, workloadId: 'w' };
+        } else if (verb === 'oom') {
+          return { exitCode: 137, oomKilled: true, workloadId: 'w' };
+        } else if (verb === 'hang') {
+          await new Promise<void>(resolve => {
+            if (request.signal.aborted) resolve();
+            request.signal.addEventListener('abort', () => resolve());
+          });
+          return { exitCode: 143, oomKilled: false, workloadId: 'w' };
+        }
+      }
+      return { exitCode: 0, oomKilled: false, workloadId: 'w' };
+    } finally {
+      this.running--;
+    }
+  }
+
+  async removeLeftovers() {
+    return [];
+  }
+}
+
+const settings: RunSettings = {
+  defaultTimeoutSeconds: 1800,
+  maxConcurrentRuns: 2,
+  logCapBytes: 1024 * 1024,
+  heartbeatIntervalMs: 50,
+  staleAfterMs: 500,
+  recoveryIntervalMs: 100,
+  stopGracePeriodMs: 1000,
+};
+
+describe.each(ids)('RunOrchestrator on %p', databaseId => {
+  async function setUp(overrides: Partial<RunSettings> = {}) {
+    const knex = await databases.init(databaseId);
+    const database = mockServices.database({ knex });
+    const commandsStore = await DatabaseReleaseCommandsStore.create({
+      database,
+    });
+    const runsStore = await DatabaseRunsStore.create({ database });
+    const executor = new ScriptedExecutor();
+    const orchestrator = new RunOrchestrator({
+      runsStore,
+      commandsStore,
+      executor,
+      logger: mockServices.logger.mock(),
+      events: new RunEvents(),
+      settings: { ...settings, ...overrides },
+    });
+    await orchestrator.start();
+    const setCommands = async (
+      entityRef: string,
+      commands: Array<{ label: string; command: string; enabled?: boolean; timeoutSeconds?: number }>,
+    ) => {
+      const { revision } = await commandsStore.getCommands(entityRef);
+      await commandsStore.replaceCommands({
+        entityRef,
+        revision,
+        commands,
+        actor: 'user:default/ada',
+      });
+    };
+    const logOf = async (runId: string) =>
+      (await runsStore.readLog(runId, { afterSeq: -1, limit: 1000 }))
+        .map(c => c.text)
+        .join('');
+    const deploy = (entityRef = SHOP, env: Record<string, string> = {}) =>
+      orchestrator.createRun({
+        entityRef,
+        image: 'shop:1',
+        env,
+        environment: 'production',
+        trigger: 'pipeline',
+        actor: 'external:ci',
+      });
+    return { orchestrator, runsStore, executor, setCommands, logOf, deploy };
+  }
+
+  it('runs enabled commands in order and writes the log like a deployment log', async () => {
+    const { orchestrator, runsStore, setCommands, logOf, deploy } =
+      await setUp();
+    await setCommands(SHOP, [
+      { label: 'Migrate database', command: 'print Applying 0001_initial... OK' },
+      { label: 'Disabled', command: 'exit 9', enabled: false },
+      { label: 'Collect', command: 'print done' },
+    ]);
+    const run = await deploy();
+    expect(run.steps.map(s => s.label)).toEqual(['Migrate database', 'Collect']);
+    await orchestrator.idle();
+
+    const ended = await runsStore.getRun(run.id);
+    expect(ended).toMatchObject({
+      status: 'succeeded',
+      reason: null,
+      steps: [
+        { status: 'succeeded', exitCode: 0 },
+        { status: 'succeeded', exitCode: 0 },
+      ],
+    });
+    const log = await logOf(run.id);
+    expect(log).toMatch(
+      /^===== docker release commands =====\n2 release commands of component:default\/shop on shop:1 \(environment production, triggered by external:ci, scripted executor\)\nImage shop:1 is present\n\[1\/2\] Migrate database: print Applying 0001_initial\.\.\. OK\nApplying 0001_initial\.\.\. OK\n\[1\/2\] Migrate database passed \(exit 0, \d+\.\ds\)\n\[2\/2\] Collect: print done\ndone\n\[2\/2\] Collect passed \(exit 0, \d+\.\ds\)\nRelease commands passed: 2 commands succeeded in \d+\.\ds\. The deployment may proceed\.\n$/,
+    );
+    await orchestrator.stop();
+  });
+
+  it('fails the run at the first failing step and skips the rest, with a reason to act on', async () => {
+    const { orchestrator, runsStore, setCommands, logOf, deploy } =
+      await setUp();
+    await setCommands(SHOP, [
+      { label: 'Migrate database', command: 'print ok' },
+      { label: 'Security checks', command: 'print HTTPS is not enforced; exit 1' },
+      { label: 'Fix tree', command: 'print never' },
+    ]);
+    const run = await deploy();
+    await orchestrator.idle();
+    const ended = await runsStore.getRun(run.id);
+    expect(ended).toMatchObject({
+      status: 'failed',
+      reason: '"Security checks" exited with code 1.',
+      steps: [
+        { status: 'succeeded' },
+        { status: 'failed', exitCode: 1 },
+        { status: 'skipped', exitCode: null },
+      ],
+    });
+    const log = await logOf(run.id);
+    expect(log).toContain('[2/3] Security checks failed (exit 1, ');
+    expect(log).toContain('[3/3] Fix tree skipped\n');
+    expect(log).not.toContain('never');
+    expect(log.trimEnd().split('\n').pop()).toBe(
+      'Release commands failed: "Security checks" exited with code 1. The deployment must not proceed.',
+    );
+    await orchestrator.stop();
+  });
+
+  it('says when a command ran out of memory', async () => {
+    const { orchestrator, runsStore, setCommands, deploy } = await setUp();
+    await setCommands(SHOP, [{ label: 'Big', command: 'oom' }]);
+    const run = await deploy();
+    await orchestrator.idle();
+    const ended = await runsStore.getRun(run.id);
+    expect(ended?.status).toBe('failed');
+    expect(ended?.steps[0]).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect(ended?.reason).toMatch(/^"Big" ran out of memory and was killed/);
+    await orchestrator.stop();
+  });
+
+  it('times a step out, stops it, and fails the run as timed_out', async () => {
+    const { orchestrator, runsStore, setCommands, logOf, deploy } =
+      await setUp();
+    await setCommands(SHOP, [
+      { label: 'Slow', command: 'hang', timeoutSeconds: 1 },
+      { label: 'Next', command: 'print never' },
+    ]);
+    const run = await deploy();
+    await orchestrator.idle();
+    const ended = await runsStore.getRun(run.id);
+    expect(ended).toMatchObject({
+      status: 'timed_out',
+      reason: '"Slow" timed out after 1.0s and was stopped.',
+      steps: [{ status: 'timed_out', exitCode: 143 }, { status: 'skipped' }],
+    });
+    expect(await logOf(run.id)).toContain(
+      '[1/2] Slow timed out after 1.0s and was stopped (exit 143, ',
+    );
+    await orchestrator.stop();
+  });
+
+  it('cancels a running run, and a queued one before it starts', async () => {
+    const { orchestrator, runsStore, setCommands, logOf, deploy } = await setUp(
+      { maxConcurrentRuns: 1 },
+    );
+    await setCommands(SHOP, [{ label: 'Hang', command: 'hang' }]);
+    await setCommands('component:default/blog', [
+      { label: 'Hang', command: 'hang' },
+    ]);
+    const running = await deploy();
+    const queued = await deploy('component:default/blog');
+    await waitFor(
+      async () => (await runsStore.getRun(running.id))?.steps[0].status === 'running',
+    );
+    expect((await runsStore.getRun(queued.id))?.status).toBe('queued');
+
+    await orchestrator.cancel(queued.id, 'user:default/bob');
+    await orchestrator.cancel(running.id, 'user:default/ada');
+    await orchestrator.idle();
+    await expect(runsStore.getRun(running.id)).resolves.toMatchObject({
+      status: 'cancelled',
+      reason: 'Cancelled by user:default/ada while "Hang" was running.',
+      steps: [{ status: 'cancelled' }],
+    });
+    await expect(runsStore.getRun(queued.id)).resolves.toMatchObject({
+      status: 'cancelled',
+      reason: 'Cancelled by user:default/bob before any command ran.',
+    });
+    expect(await logOf(queued.id)).toContain('Release commands cancelled:');
+    await expect(orchestrator.cancel(running.id, 'x')).rejects.toThrow(
+      ConflictError,
+    );
+    await orchestrator.stop();
+  });
+
+  it('queues runs beyond the cap and runs them in order', async () => {
+    const { orchestrator, executor, setCommands, deploy, runsStore } =
+      await setUp({ maxConcurrentRuns: 2 });
+    const runs = [];
+    for (let i = 0; i < 6; i++) {
+      const ref = `component:default/s${i}`;
+      await setCommands(ref, [{ label: 'Work', command: `print ${i}` }]);
+      runs.push(await deploy(ref));
+    }
+    await orchestrator.idle();
+    expect(executor.maxRunning).toBeLessThanOrEqual(2);
+    expect(executor.started.map(s => s.split(':')[0])).toEqual(
+      runs.map(r => r.id),
+    );
+    for (const run of runs) {
+      expect((await runsStore.getRun(run.id))?.status).toBe('succeeded');
+    }
+    await orchestrator.stop();
+  });
+
+  it('refuses a second deploy of the same entity while one is active', async () => {
+    const { orchestrator, setCommands, deploy } = await setUp();
+    await setCommands(SHOP, [{ label: 'Hang', command: 'hang' }]);
+    const first = await deploy();
+    await expect(deploy()).rejects.toThrow(first.id);
+    await orchestrator.cancel(first.id, 'user:default/ada');
+    await orchestrator.idle();
+    await orchestrator.stop();
+  });
+
+  it('passes env with RELEASE_COMMAND=1 and masks secrets split across chunks', async () => {
+    const { orchestrator, executor, setCommands, logOf, deploy } = await setUp();
+    await setCommands(SHOP, [
+      { label: 'Print', command: 'print url=postgres://u:hunter22@db/x' },
+    ]);
+    const run = await deploy(SHOP, {
+      DATABASE_URL: 'postgres://u:hunter22@db/x',
+      PASSWORD: 'hunter22',
+      DEBUG: '1',
+    });
+    await orchestrator.idle();
+    expect(executor.envs[0]).toEqual({
+      DATABASE_URL: 'postgres://u:hunter22@db/x',
+      PASSWORD: 'hunter22',
+      DEBUG: '1',
+      RELEASE_COMMAND: '1',
+    });
+    const log = await logOf(run.id);
+    expect(log).toContain('url=***\n');
+    expect(log).not.toContain('hunter22');
+    expect(log).toContain(
+      'Variables: DATABASE_URL, DEBUG, PASSWORD (values are masked in this log, except 1 value shorter than 4 characters)',
+    );
+    await orchestrator.stop();
+  });
+
+  it('succeeds at once when an entity has no commands, and says so', async () => {
+    const { orchestrator, runsStore, logOf, deploy } = await setUp();
+    const run = await deploy();
+    await orchestrator.idle();
+    expect((await runsStore.getRun(run.id))?.status).toBe('succeeded');
+    expect(await logOf(run.id)).toContain(
+      'No release commands are configured for component:default/shop: nothing to run. The deployment may proceed.',
+    );
+    await orchestrator.stop();
+  });
+
+  it('fails the run with the reason when the image cannot be prepared', async () => {
+    const { orchestrator, runsStore, setCommands, deploy } = await setUp();
+    await setCommands(SHOP, [{ label: 'Migrate', command: 'print x' }]);
+    const run = await orchestrator.createRun({
+      entityRef: SHOP,
+      image: 'missing:1',
+      env: {},
+      environment: 'production',
+      trigger: 'manual',
+      actor: 'user:default/ada',
+    });
+    await orchestrator.idle();
+    await expect(runsStore.getRun(run.id)).resolves.toMatchObject({
+      status: 'failed',
+      reason: 'Image missing:1 is not present.',
+      steps: [{ status: 'skipped' }],
+    });
+    await deploy(); // the lock was released
+    await orchestrator.stop();
+  });
+
+  it('interrupts the runs of an instance that stopped heart-beating, without re-running them', async () => {
+    const { orchestrator, runsStore, logOf } = await setUp();
+    const orphan = await runsStore.createRun({
+      id: '00000000-0000-4000-8000-00000000dead',
+      entityRef: SHOP,
+      environment: 'production',
+      image: 'shop:1',
+      trigger: 'pipeline',
+      triggeredBy: 'external:ci',
+      envKeys: [],
+      ownerInstance: 'elsewhere:1:dead',
+      steps: [
+        { label: 'Migrate', command: 'print x', timeoutSeconds: 60 },
+        { label: 'Check', command: 'print y', timeoutSeconds: 60 },
+      ],
+    });
+    await runsStore.claimQueuedRuns({
+      instanceId: 'elsewhere:1:dead',
+      maxRunning: 5,
+    });
+    await runsStore.startStep(orphan.id, 0);
+    await waitFor(
+      async () => (await runsStore.getRun(orphan.id))?.status === 'interrupted',
+    );
+    await expect(runsStore.getRun(orphan.id)).resolves.toMatchObject({
+      status: 'interrupted',
+      steps: [{ status: 'interrupted' }, { status: 'skipped' }],
+    });
+    expect(await logOf(orphan.id)).toMatch(
+      /\[1\/2\] Migrate interrupted\n\[2\/2\] Check skipped\nRelease commands interrupted: The backend instance running this deploy stopped/,
+    );
+    await orchestrator.stop();
+  });
+
+  it('interrupts its own runs on shutdown and says why', async () => {
+    const { orchestrator, runsStore, setCommands, deploy } = await setUp();
+    await setCommands(SHOP, [{ label: 'Hang', command: 'hang' }]);
+    const run = await deploy();
+    await waitFor(
+      async () => (await runsStore.getRun(run.id))?.steps[0].status === 'running',
+    );
+    await orchestrator.stop();
+    const ended = await runsStore.getRun(run.id);
+    expect(ended).toMatchObject({
+      status: 'interrupted',
+      steps: [{ status: 'interrupted' }],
+    });
+    expect(ended?.reason).toMatch(/^The backend shut down while "Hang" was running/);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await new Promise(resolve => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,149 @@
+import { OutputStream, SecretMasker } from './SecretMasker';
+
+function maskChunks(
+  secrets: string[],
+  chunks: Buffer[],
+  stream: OutputStream = 'stdout',
+): string {
+  const masker = new SecretMasker(secrets);
+  return (
+    chunks.map(chunk => masker.push(stream, chunk)).join('') +
+    masker.flush(stream)
+  );
+}
+
+function splitAt(bytes: Buffer, points: number[]): Buffer[] {
+  const bounds = [0, ...points, bytes.length];
+  return bounds.slice(1).map((end, i) => bytes.subarray(bounds[i], end));
+}
+
+/**
+ * Masks `text` whole, cut into two and into three chunks at every pair of
+ * byte offsets (so through multi-byte characters too), and a byte at a time;
+ * returns the ways of cutting that did not give `expected`.
+ */
+function wrongSplits(
+  secrets: string[],
+  text: string,
+  expected: string,
+): string[] {
+  const bytes = Buffer.from(text);
+  const splits: number[][] = [[]];
+  for (let i = 0; i <= bytes.length; i++) {
+    splits.push([i]);
+    for (let j = i; j <= bytes.length; j++) {
+      splits.push([i, j]);
+    }
+  }
+  splits.push(Array.from({ length: bytes.length }, (_, i) => i + 1));
+  return splits
+    .filter(points => maskChunks(secrets, splitAt(bytes, points)) !== expected)
+    .map(points => `split at ${points.join(', ')}`);
+}
+
+describe('SecretMasker', () => {
+  it('masks a secret within one chunk', () => {
+    expect(
+      maskChunks(['hunter22'], [Buffer.from('password: hunter22\nok\n')]),
+    ).toBe('password: ***\nok\n');
+  });
+
+  it('masks every occurrence whatever the chunks, a byte at a time included', () => {
+    expect(
+      wrongSplits(['hunter22'], 'x hunter22 y hunter22', 'x *** y ***'),
+    ).toEqual([]);
+    expect(
+      wrongSplits(['hunter22'], 'hunter2 hunter', 'hunter2 hunter'),
+    ).toEqual([]);
+  });
+
+  it('masks a secret that contains another as a whole', () => {
+    expect(
+      wrongSplits(['pass', 'password'], 'pass password', '*** ***'),
+    ).toEqual([]);
+    expect(wrongSplits(['password', 'pass'], 'passwordpass', '******')).toEqual(
+      [],
+    );
+  });
+
+  it('masks overlapping secrets as one, so no part of either shows', () => {
+    expect(wrongSplits(['abcd', 'cdef'], '1abcdef2', '1***2')).toEqual([]);
+    expect(wrongSplits(['abab'], 'x abababab y', 'x *** y')).toEqual([]);
+  });
+
+  it('masks a secret adjacent to itself twice', () => {
+    expect(wrongSplits(['secret'], 'secretsecret', '******')).toEqual([]);
+    expect(wrongSplits(['secret'], 'secretsecrets', '******s')).toEqual([]);
+  });
+
+  it('decodes multi-byte characters split across chunks, in and out of secrets', () => {
+    expect(
+      wrongSplits(['pé€😀s'], 'é€😀 pé€😀s 😀pé€', 'é€😀 *** 😀pé€'),
+    ).toEqual([]);
+    expect(wrongSplits(['hunter22'], 'café € 😀', 'café € 😀')).toEqual([]);
+  });
+
+  it('takes secrets as plain text, not patterns', () => {
+    const secret = 'a.b*c+(d)?[e]$^\\1';
+    expect(
+      wrongSplits([secret], `aXbbc(d)e ${secret}`, 'aXbbc(d)e ***'),
+    ).toEqual([]);
+    expect(wrongSplits(['***abc'], '**abc ***abc', '**abc ***')).toEqual([]);
+  });
+
+  it('keeps stdout and stderr apart', () => {
+    const masker = new SecretMasker(['hunter22']);
+    expect(masker.push('stdout', Buffer.from('hunt'))).toBe('');
+    expect(masker.push('stderr', Buffer.from('er22'))).toBe('er22');
+    expect(masker.push('stdout', Buffer.from('er'))).toBe('');
+    expect(masker.push('stdout', Buffer.from('22!'))).toBe('***!');
+    expect(masker.flush('stderr')).toBe('');
+    expect(masker.flush('stdout')).toBe('');
+  });
+
+  it('keeps a multi-byte character split on one stream apart from the other', () => {
+    const euro = Buffer.from('€');
+    const masker = new SecretMasker(['hunter22']);
+    expect(masker.push('stdout', euro.subarray(0, 1))).toBe('');
+    expect(masker.push('stderr', Buffer.from('x'))).toBe('x');
+    expect(masker.push('stdout', euro.subarray(1))).toBe('€');
+  });
+
+  it('does not mask values too short to tell from output, and counts them', () => {
+    const masker = new SecretMasker(['1', 'abc', '', 'abcd', 'abcd', 'no']);
+    expect(SecretMasker.minSecretLength).toBe(4);
+    expect(masker.unmaskedCount).toBe(3);
+    expect(masker.push('stdout', Buffer.from('DEBUG=1 abc no abcd'))).toBe(
+      'DEBUG=1 abc no ***',
+    );
+    expect(new SecretMasker([]).unmaskedCount).toBe(0);
+  });
+
+  it('holds back at most one character less than the longest secret', () => {
+    const secrets = ['aaaaaaab', 'hunter22'];
+    const masker = new SecretMasker(secrets);
+    let received = 0;
+    let emitted = 0;
+    for (const chunk of ['hunter2', 'a'.repeat(50), 'hunter2', 'aaa']) {
+      received += chunk.length;
+      emitted += masker.push('stdout', Buffer.from(chunk)).length;
+      expect(received - emitted).toBeLessThanOrEqual(7);
+    }
+    emitted += masker.flush('stdout').length;
+    expect(emitted).toBe(received);
+  });
+
+  it('emits what was held back when the stream ends, and starts over after', () => {
+    const masker = new SecretMasker(['hunter22']);
+    expect(masker.push('stdout', Buffer.from('ok hunter2'))).toBe('ok ');
+    expect(masker.flush('stdout')).toBe('hunter2');
+    expect(masker.push('stdout', Buffer.from('2 hunt'))).toBe('2 ');
+    expect(masker.flush('stdout')).toBe('hunt');
+  });
+
+  it('ends a stream cut inside a multi-byte character with a replacement character', () => {
+    const masker = new SecretMasker(['hunter22']);
+    expect(masker.push('stdout', Buffer.from('€').subarray(0, 2))).toBe('');
+    expect(masker.flush('stdout')).toBe('\ufffd');
+  });
+});

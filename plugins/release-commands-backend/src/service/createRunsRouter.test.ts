@@ -1,0 +1,380 @@
+import { mockCredentials } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  ReleaseCommandRun,
+  RUN_LOG_HEADING,
+} from '@internal/backstage-plugin-release-commands-common';
+import {
+  buildBusyboxImage,
+  createTestDatabases,
+  readServerSentEvents,
+  requireDocker,
+} from '@internal/release-commands-test-utils';
+import Docker from 'dockerode';
+import { AddressInfo } from 'node:net';
+import { startPlugin } from '../__testUtils__/startPlugin';
+
+const { databases, ids } = createTestDatabases();
+const SHOP = '/entities/component/default/shop';
+
+/** Quick heartbeats so recovery-related behaviour shows within a test. */
+function runConfig(docker: Record<string, unknown> = {}) {
+  return {
+    releaseCommands: {
+      docker: {
+        networkMode: 'none',
+        stopGracePeriodSeconds: 1,
+        ...docker,
+      },
+      runs: {
+        maxConcurrent: 4,
+        heartbeatIntervalSeconds: 0.2,
+        staleAfterSeconds: 2,
+        recoveryIntervalSeconds: 0.5,
+      },
+    },
+  };
+}
+
+type Api = Awaited<ReturnType<typeof startPlugin>>;
+
+describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
+  let docker: Docker;
+  let image: string;
+
+  beforeAll(async () => {
+    docker = await requireDocker();
+    image = await buildBusyboxImage(docker);
+  });
+
+  async function start(docker_: Record<string, unknown> = {}) {
+    const knex = await databases.init(databaseId);
+    return startPlugin({ knex, config: runConfig(docker_) });
+  }
+
+  async function setCommands(
+    api: Api,
+    commands: Array<{ label: string; command: string; timeoutSeconds?: number }>,
+    path = SHOP,
+  ) {
+    const { body } = await api.get(`${path}/commands`).expect(200);
+    await api
+      .put(`${path}/commands`, { revision: body.revision, commands })
+      .expect(200);
+  }
+
+  async function waitForEnd(api: Api, id: string): Promise<ReleaseCommandRun> {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const { body } = await api.get(`/runs/${id}`).expect(200);
+      if (!['queued', 'running'].includes(body.status)) return body;
+      if (Date.now() > until) throw new Error(`run ${id} did not end`);
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+  }
+
+  async function logOf(api: Api, id: string): Promise<string> {
+    const res = await api.get(`/runs/${id}/logs`).expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    return res.text;
+  }
+
+  async function containersOf(runId: string) {
+    return docker.listContainers({
+      all: true,
+      filters: { label: [`org.release-commands.run=${runId}`] },
+    });
+  }
+
+  it('runs the commands in fresh containers and fails at the first failing one, as in a deployment log', async () => {
+    const api = await start();
+    await setCommands(api, [
+      { label: 'Migrate database', command: 'echo first && echo "Applying 0001_initial... OK"' },
+      {
+        label: 'Security checks',
+        command: 'echo "HTTPS is not enforced" >&2; exit 1',
+      },
+      { label: 'Fix tree', command: 'echo never' },
+    ]);
+    const created = await api
+      .post(`${SHOP}/runs`, { image, environment: 'production' })
+      .expect(202);
+    expect(created.body).toMatchObject({
+      entityRef: 'component:default/shop',
+      image,
+      environment: 'production',
+      trigger: 'manual',
+      triggeredBy: 'user:default/ada',
+      steps: [
+        { position: 0, label: 'Migrate database', status: 'pending' },
+        { position: 1, label: 'Security checks', timeoutSeconds: 1800 },
+        { position: 2, label: 'Fix tree' },
+      ],
+    });
+    expect(['queued', 'running']).toContain(created.body.status);
+
+    const run = await waitForEnd(api, created.body.id);
+    expect(run).toMatchObject({
+      status: 'failed',
+      reason: '"Security checks" exited with code 1.',
+      steps: [
+        { status: 'succeeded', exitCode: 0, oomKilled: false },
+        { status: 'failed', exitCode: 1, oomKilled: false },
+        { status: 'skipped', exitCode: null, startedAt: null },
+      ],
+    });
+    const log = await logOf(api, run.id);
+    const lines = log.trimEnd().split('\n');
+    expect(lines[0]).toBe(RUN_LOG_HEADING);
+    expect(log).toContain(
+      '[1/3] Migrate database: echo first && echo "Applying 0001_initial... OK"\nfirst\nApplying 0001_initial... OK\n[1/3] Migrate database passed (exit 0, ',
+    );
+    expect(log).toContain('HTTPS is not enforced\n[2/3] Security checks failed (exit 1, ');
+    expect(log).toContain('[3/3] Fix tree skipped\n');
+    expect(log).not.toContain('never\n');
+    expect(lines[lines.length - 1]).toBe(
+      'Release commands failed: "Security checks" exited with code 1. The deployment must not proceed.',
+    );
+    expect(await containersOf(run.id)).toEqual([]);
+    await api.stop();
+  });
+
+  it('streams the log live as server-sent events, resumes from a sequence number, and ends with the run', async () => {
+    const api = await start();
+    await setCommands(api, [
+      {
+        label: 'Count',
+        command: 'for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.3; done',
+      },
+    ]);
+    const { body: run } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const { port } = api.server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/api/release-commands/runs/${run.id}/logs?follow=true`;
+    const headers = {
+      Authorization: mockCredentials.user.header('user:default/ada'),
+    };
+
+    const seen: Array<{ seq: number; text: string; at: number }> = [];
+    let end: any;
+    const response = await fetch(url, { headers });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    for await (const event of readServerSentEvents(response)) {
+      if (event.event === 'chunk') {
+        const chunk = JSON.parse(event.data);
+        expect(Number(event.id)).toBe(chunk.seq);
+        seen.push({ seq: chunk.seq, text: chunk.text, at: Date.now() });
+      } else if (event.event === 'end') {
+        end = JSON.parse(event.data);
+      }
+    }
+    expect(end).toEqual({ status: 'succeeded', reason: null });
+    const text = seen.map(s => s.text).join('');
+    expect(text).toBe(await logOf(api, run.id));
+    expect(text).toMatch(/tick 1\n[\s\S]*tick 5\n/);
+    // Live: the ticks arrived spread over the run, not all at its end.
+    const tick1 = seen.find(s => s.text.includes('tick 1'))!;
+    const tick5 = seen.find(s => s.text.includes('tick 5'))!;
+    expect(tick5.at - tick1.at).toBeGreaterThan(600);
+    expect(seen.map(s => s.seq)).toEqual(
+      [...seen.map(s => s.seq)].sort((a, b) => a - b),
+    );
+
+    // Resuming after a sequence number repeats nothing and loses nothing,
+    // with ?after= and with the Last-Event-ID header alike.
+    const middle = seen[Math.floor(seen.length / 2)].seq;
+    for (const resume of [
+      fetch(`${url}&after=${middle}`, { headers }),
+      fetch(url, { headers: { ...headers, 'Last-Event-ID': String(middle) } }),
+    ]) {
+      const rest: string[] = [];
+      for await (const event of readServerSentEvents(await resume)) {
+        if (event.event === 'chunk') rest.push(JSON.parse(event.data).text);
+      }
+      expect(rest.join('')).toBe(
+        seen
+          .filter(s => s.seq > middle)
+          .map(s => s.text)
+          .join(''),
+      );
+    }
+    await api.stop();
+  });
+
+  it('times out a command, stops its container within the grace period, and fails the run', async () => {
+    const api = await start();
+    await setCommands(api, [
+      { label: 'Hang', command: 'echo started; sleep 3600', timeoutSeconds: 2 },
+      { label: 'After', command: 'echo never' },
+    ]);
+    const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const run = await waitForEnd(api, body.id);
+    expect(run).toMatchObject({
+      status: 'timed_out',
+      reason: '"Hang" timed out after 2.0s and was stopped.',
+      steps: [{ status: 'timed_out' }, { status: 'skipped' }],
+    });
+    const took =
+      Date.parse(run.steps[0].finishedAt!) - Date.parse(run.steps[0].startedAt!);
+    // Timeout (2 s) + grace (1 s) + 5 s at most.
+    expect(took).toBeLessThan(8000);
+    expect(await containersOf(run.id)).toEqual([]);
+    const log = await logOf(api, run.id);
+    expect(log).toContain('started\n[1/2] Hang timed out after 2.0s and was stopped (exit ');
+    expect(log).toContain('[2/2] After skipped');
+    await api.stop();
+  });
+
+  it('cancels a run during a step: the container stops and the run says who cancelled it', async () => {
+    const api = await start();
+    await setCommands(api, [{ label: 'Hang', command: 'echo started; sleep 3600' }]);
+    const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const until = Date.now() + 30_000;
+    while (!(await logOf(api, body.id)).includes('started\n')) {
+      if (Date.now() > until) throw new Error('the command never started');
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+    const cancel = await api.post(`/runs/${body.id}/cancel`).expect(202);
+    expect(cancel.body.cancelRequestedBy).toBe('user:default/ada');
+    const run = await waitForEnd(api, body.id);
+    expect(run).toMatchObject({
+      status: 'cancelled',
+      reason: 'Cancelled by user:default/ada while "Hang" was running.',
+      steps: [{ status: 'cancelled' }],
+    });
+    expect(await containersOf(run.id)).toEqual([]);
+    expect(await logOf(api, run.id)).toContain(
+      'Release commands cancelled: Cancelled by user:default/ada while "Hang" was running. The deployment must not proceed.',
+    );
+    const again = await api.post(`/runs/${body.id}/cancel`).expect(409);
+    expect(again.body.error.message).toMatch(/already ended \(cancelled\)/);
+    await api.stop();
+  });
+
+  it('refuses a second deploy of the same entity while one runs, naming the active run', async () => {
+    const api = await start();
+    await setCommands(api, [{ label: 'Hang', command: 'sleep 3600' }]);
+    const { body: first } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const second = await api.post(`${SHOP}/runs`, { image }).expect(409);
+    expect(second.body.error.name).toBe('ConflictError');
+    expect(second.body.error.message).toContain(first.id);
+    // Another environment may deploy at the same time.
+    const staging = await api
+      .post(`${SHOP}/runs`, { image, environment: 'staging' })
+      .expect(202);
+    await api.post(`/runs/${first.id}/cancel`).expect(202);
+    await api.post(`/runs/${staging.body.id}/cancel`).expect(202);
+    await waitForEnd(api, first.id);
+    await waitForEnd(api, staging.body.id);
+    const { body: page } = await api.get(`${SHOP}/runs?limit=1`).expect(200);
+    expect(page.runs.map((r: ReleaseCommandRun) => r.id)).toEqual([
+      staging.body.id,
+    ]);
+    const { body: next } = await api
+      .get(`${SHOP}/runs?limit=1&cursor=${page.nextCursor}`)
+      .expect(200);
+    expect(next.runs.map((r: ReleaseCommandRun) => r.id)).toEqual([first.id]);
+    expect(next.nextCursor).toBeUndefined();
+    await api.stop();
+  });
+
+  it('says so when a command runs out of memory', async () => {
+    const api = await start({ memory: '16m' });
+    await setCommands(api, [
+      { label: 'Allocate', command: 'dd if=/dev/zero of=/dev/null bs=64M count=1' },
+    ]);
+    const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const run = await waitForEnd(api, body.id);
+    expect(run.status).toBe('failed');
+    expect(run.steps[0]).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect(run.reason).toMatch(/^"Allocate" ran out of memory and was killed \(exit code 137\)/);
+    expect(await containersOf(run.id)).toEqual([]);
+    await api.stop();
+  });
+
+  it('fails with the engine message when the image is not there, and when the executable is not', async () => {
+    const api = await start();
+    await setCommands(api, [{ label: 'Run', command: '["/nope", "--flag"]' }]);
+    const { body: noImage } = await api
+      .post(`${SHOP}/runs`, { image: 'release-commands-test/absent:1' })
+      .expect(202);
+    const imageRun = await waitForEnd(api, noImage.id);
+    expect(imageRun.status).toBe('failed');
+    expect(imageRun.reason).toMatch(/release-commands-test\/absent:1/);
+    expect(imageRun.steps[0].status).toBe('skipped');
+    expect(await logOf(api, imageRun.id)).toContain(
+      `Release commands failed: ${imageRun.reason}`,
+    );
+
+    const { body: noExe } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const exeRun = await waitForEnd(api, noExe.id);
+    expect(exeRun).toMatchObject({
+      status: 'failed',
+      steps: [{ status: 'failed' }],
+    });
+    expect(exeRun.reason).toMatch(/^"Run" could not start: .*\/nope/);
+    expect(await containersOf(exeRun.id)).toEqual([]);
+    await api.stop();
+  });
+
+  it('passes env to the container and masks a secret printed across two output chunks', async () => {
+    const api = await start();
+    await setCommands(api, [
+      {
+        label: 'Print',
+        command:
+          'echo "RELEASE_COMMAND=$RELEASE_COMMAND"; printf "token=hunt"; sleep 0.5; printf "er2-secret\\n"',
+      },
+    ]);
+    const { body } = await api
+      .post(`${SHOP}/runs`, { image, env: { API_TOKEN: 'hunter2-secret' } })
+      .expect(202);
+    expect(body.envKeys).toEqual(['API_TOKEN']);
+    const run = await waitForEnd(api, body.id);
+    expect(run.status).toBe('succeeded');
+    const log = await logOf(api, run.id);
+    expect(log).toContain('RELEASE_COMMAND=1\n');
+    expect(log).toContain('token=***\n');
+    // The two halves arrived half a second apart, in separate chunks; neither
+    // shows in the output (the command line itself holds only the halves).
+    expect(log).not.toContain('hunter2-secret');
+    expect(log).not.toMatch(/^token=hunt/m);
+    expect(log).not.toMatch(/^er2-secret/m);
+    await api.stop();
+  });
+
+  it('refuses bad input with a 400 naming the field, and writes nothing', async () => {
+    const api = await start();
+    await setCommands(api, [{ label: 'Echo', command: 'echo hi' }]);
+    const cases: Array<[unknown, RegExp]> = [
+      [{}, /image/],
+      [{ image: 'Shop:1' }, /^image must be an image reference/],
+      [{ image, env: { '1A': 'x' } }, /env\.1A/],
+      [{ image, environment: 'Prod Env' }, /^environment must be a short lower-case name/],
+      [{ image, privileged: true }, /unknown field "privileged"/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await api.post(`${SHOP}/runs`, body).expect(400);
+      expect(res.body.error.name).toBe('InputError');
+      expect(res.body.error.message).toMatch(message);
+    }
+    await api.get('/runs/not-a-uuid').expect(400);
+    await api.get('/runs/00000000-0000-4000-8000-000000000000').expect(404);
+    const { body: page } = await api.get(`${SHOP}/runs`).expect(200);
+    expect(page.runs).toEqual([]);
+    await api.stop();
+  });
+});
+
+describe('runs API permissions', () => {
+  it('refuses to start or read runs without the permissions, and creates nothing', async () => {
+    const api = await startPlugin({ permission: AuthorizeResult.DENY });
+    const res = await api
+      .post(`${SHOP}/runs`, { image: 'shop:1' })
+      .expect(403);
+    expect(res.body.error.message).toBe(
+      'Not allowed: release-commands.runs.create on component:default/shop',
+    );
+    await api.get(`${SHOP}/runs`).expect(403);
+    await api.stop();
+  });
+});

@@ -1,0 +1,157 @@
+import {
+  AuditorService,
+  BackstageCredentials,
+  HttpAuthService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import {
+  createRunRequestSchema,
+  DEFAULT_RUN_ENVIRONMENT,
+  listRunsQuerySchema,
+  releaseCommandsRunCreatePermission,
+  releaseCommandsRunReadPermission,
+  ReleaseCommandRun,
+  runIdSchema,
+  runLogsQuerySchema,
+} from '@internal/backstage-plugin-release-commands-common';
+import express, { Request } from 'express';
+import Router from 'express-promise-router';
+import { RunsStore } from '../database/RunsStore';
+import { RunEvents } from '../runs/RunEvents';
+import { RunOrchestrator } from '../runs/RunOrchestrator';
+import { audited } from './audited';
+import { describeActor, EntityAccess, principalType } from './EntityAccess';
+import { entityRefFromPath, parseRequest } from './parseRequest';
+import { sendRunLogText, streamRunLogEvents } from './streamRunLog';
+
+export type RunsRouterOptions = {
+  orchestrator: RunOrchestrator;
+  runsStore: RunsStore;
+  events: RunEvents;
+  httpAuth: HttpAuthService;
+  permissions: PermissionsService;
+  auditor: AuditorService;
+};
+
+const RUNS_PATH = '/entities/:kind/:namespace/:name/runs';
+
+/** Starting, watching and cancelling runs of an entity's release commands. */
+export function createRunsRouter(options: RunsRouterOptions): express.Router {
+  const { orchestrator, runsStore, events, auditor } = options;
+  const access = new EntityAccess(options.httpAuth, options.permissions);
+  const router = Router();
+
+  /** The run of a `/runs/:id` route, if the caller may read it. */
+  async function readableRun(
+    req: Request,
+  ): Promise<{ run: ReleaseCommandRun; credentials: BackstageCredentials }> {
+    const credentials = await access.authenticate(req);
+    const id = parseRequest(runIdSchema, req.params.id, 'path');
+    const run = await runsStore.getRun(id);
+    if (!run) {
+      throw new NotFoundError(`No run ${id}`);
+    }
+    await access.check(
+      credentials,
+      releaseCommandsRunReadPermission,
+      run.entityRef,
+    );
+    return { run, credentials };
+  }
+
+  router.post(RUNS_PATH, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    const { credentials, actor } = await access.authorize(
+      req,
+      releaseCommandsRunCreatePermission,
+      entityRef,
+    );
+    const body = parseRequest(createRunRequestSchema, req.body, 'body');
+    const environment = body.environment ?? DEFAULT_RUN_ENVIRONMENT;
+    const run = await audited(
+      auditor,
+      req,
+      {
+        eventId: 'run-create',
+        meta: {
+          entityRef,
+          image: body.image,
+          environment,
+          envKeys: Object.keys(body.env ?? {}),
+        },
+      },
+      async () => {
+        const created = await orchestrator.createRun({
+          entityRef,
+          image: body.image,
+          env: body.env ?? {},
+          environment,
+          trigger:
+            body.trigger ??
+            (principalType(credentials) === 'user' ? 'manual' : 'pipeline'),
+          actor,
+        });
+        return { result: created, meta: { runId: created.id } };
+      },
+    );
+    res.status(202).location(`runs/${run.id}`).json(run);
+  });
+
+  router.get(RUNS_PATH, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    await access.authorize(req, releaseCommandsRunReadPermission, entityRef);
+    const query = parseRequest(listRunsQuerySchema, req.query, 'query');
+    res.json(
+      await runsStore.listRuns(entityRef, {
+        limit: query.limit ?? 20,
+        cursor: query.cursor,
+      }),
+    );
+  });
+
+  router.get('/runs/:id', async (req, res) => {
+    res.json((await readableRun(req)).run);
+  });
+
+  router.post('/runs/:id/cancel', async (req, res) => {
+    const { run, credentials } = await readableRun(req);
+    await access.check(
+      credentials,
+      releaseCommandsRunCreatePermission,
+      run.entityRef,
+    );
+    const cancelled = await audited(
+      auditor,
+      req,
+      {
+        eventId: 'run-cancel',
+        meta: { runId: run.id, entityRef: run.entityRef },
+      },
+      async () => {
+        const result = await orchestrator.cancel(
+          run.id,
+          describeActor(credentials),
+        );
+        return { result, meta: { status: result.status } };
+      },
+    );
+    res.status(202).json(cancelled);
+  });
+
+  router.get('/runs/:id/logs', async (req, res) => {
+    const { run } = await readableRun(req);
+    const query = parseRequest(runLogsQuerySchema, req.query, 'query');
+    const lastEventId = Number(req.header('last-event-id'));
+    const afterSeq =
+      query.after ?? (Number.isInteger(lastEventId) ? lastEventId : -1);
+    const source = { store: runsStore, events };
+    if (query.follow === 'true') {
+      await streamRunLogEvents(req, res, source, run.id, afterSeq);
+    } else {
+      await sendRunLogText(res, source, run.id, afterSeq);
+    }
+  });
+
+  return router;
+}

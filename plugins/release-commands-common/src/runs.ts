@@ -1,0 +1,256 @@
+import { z } from 'zod';
+
+/**
+ * Where a run is in its life. `queued` and `running` are active; the others
+ * are final. `interrupted` means the backend running it stopped: the run is
+ * never retried on its own, since a command may have been half-applied.
+ *
+ * @public
+ */
+export type RunStatus =
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'interrupted';
+
+/** @public */
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+/** @public */
+export function isFinalRunStatus(status: RunStatus): boolean {
+  return !ACTIVE_RUN_STATUSES.includes(status);
+}
+
+/** @public */
+export type StepStatus =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'skipped'
+  | 'interrupted';
+
+/**
+ * How a run was started: from the tab, by a deploy pipeline, or by a
+ * software template.
+ *
+ * @public
+ */
+export type RunTrigger = 'manual' | 'pipeline' | 'template';
+
+/**
+ * One command of a run: a snapshot taken when the run was created, so later
+ * edits to the entity's list do not change what a run did.
+ *
+ * @public
+ */
+export type RunStep = {
+  position: number;
+  label: string;
+  command: string;
+  timeoutSeconds: number;
+  status: StepStatus;
+  exitCode: number | null;
+  oomKilled: boolean;
+  startedAt: string | null;
+  finishedAt: string | null;
+};
+
+/** @public */
+export type ReleaseCommandRun = {
+  id: string;
+  entityRef: string;
+  environment: string;
+  image: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  triggeredBy: string;
+  /** Names of the variables passed in; their values are never stored. */
+  envKeys: string[];
+  /** One sentence a person can act on, for every final state but success. */
+  reason: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  cancelRequestedAt: string | null;
+  cancelRequestedBy: string | null;
+  steps: RunStep[];
+};
+
+/** A page of an entity's runs, newest first. @public */
+export type ReleaseCommandRunPage = {
+  runs: ReleaseCommandRun[];
+  /** Pass as `cursor` to read the next (older) page; absent on the last. */
+  nextCursor?: string;
+};
+
+/**
+ * One piece of a run's log. `system` lines are the plugin's own (headings,
+ * step results, the verdict); the others are the command's output.
+ *
+ * @public
+ */
+export type RunLogChunk = {
+  seq: number;
+  step: number | null;
+  stream: 'stdout' | 'stderr' | 'system';
+  at: string;
+  text: string;
+};
+
+/** @public */
+export const RUN_LOG_HEADING = '===== docker release commands =====';
+
+/** @public */
+export const DEFAULT_RUN_ENVIRONMENT = 'default';
+
+// Docker's reference grammar (distribution/reference): an optional registry
+// host with port, slash-separated lower-case path components, then an
+// optional tag and an optional digest. The grammar lets any algorithm and
+// hex through; the engine then accepts only the algorithms it can verify,
+// each with lower-case hex of its length.
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST =
+  '(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})';
+const IMAGE_REFERENCE = new RegExp(
+  `^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`,
+);
+const MAX_IMAGE_NAME_LENGTH = 255;
+
+/**
+ * Whether a string is an image reference the Docker engine accepts, e.g.
+ * `registry.example.com:5000/team/shop:1.4.2` or `shop@sha256:...`.
+ *
+ * @public
+ */
+export function isImageReference(value: string): boolean {
+  const match = IMAGE_REFERENCE.exec(value);
+  return Boolean(match && match[1].length <= MAX_IMAGE_NAME_LENGTH);
+}
+
+/** @public */
+export const imageReferenceSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine(
+    isImageReference,
+    'must be an image reference such as registry.example.com/team/shop:1.4.2 (lower-case name, optional tag and digest)',
+  );
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** @public */
+export const MAX_ENV_VARIABLES = 200;
+/** @public */
+export const MAX_ENV_VALUE_LENGTH = 32 * 1024;
+
+/** Variables for the command's containers; values are treated as secrets. @public */
+export const runEnvSchema = z
+  .record(
+    z.string().regex(ENV_NAME),
+    z
+      .string()
+      .max(
+        MAX_ENV_VALUE_LENGTH,
+        `must be at most ${MAX_ENV_VALUE_LENGTH} characters`,
+      )
+      .refine(v => !v.includes('\u0000'), 'must not contain NUL characters'),
+    {
+      // zod reports a bad name as "Invalid key in record" whatever the name
+      // schema says, so the message a person can act on is given here.
+      error: issue =>
+        issue.code === 'invalid_key'
+          ? 'is not a valid name: use letters, digits and underscores, not starting with a digit'
+          : undefined,
+    },
+  )
+  .refine(
+    env => Object.keys(env).length <= MAX_ENV_VARIABLES,
+    `must hold at most ${MAX_ENV_VARIABLES} variables`,
+  );
+
+/** @public */
+export const environmentNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,62}$/,
+    'must be a short lower-case name such as production or staging',
+  );
+
+/** `POST .../runs`: run an entity's release commands on an image. @public */
+export const createRunRequestSchema = z
+  .object({
+    image: imageReferenceSchema,
+    env: runEnvSchema.optional(),
+    environment: environmentNameSchema.optional(),
+    trigger: z.enum(['manual', 'pipeline', 'template']).optional(),
+  })
+  .strict();
+
+/** @public */
+export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
+
+/** `GET .../runs` query. @public */
+export const listRunsQuerySchema = z
+  .object({
+    limit: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(100, 'must be at most 100')
+      .optional(),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+/** `GET /runs/:id/logs` query. @public */
+export const runLogsQuerySchema = z
+  .object({
+    follow: z.enum(['true', 'false']).optional(),
+    after: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(0, 'must be a sequence number (0 or more)')
+      .optional(),
+  })
+  .strict();
+
+/**
+ * How a command runs. A JSON array of strings, as in a Dockerfile's exec form
+ * (`["python", "manage.py", "migrate"]`), runs that argv directly, for images
+ * without a shell; anything else runs as `/bin/sh -c <command>` so `&&`,
+ * pipes and variables work.
+ *
+ * @public
+ */
+export function commandArgv(command: string): string[] {
+  const trimmed = command.trim();
+  if (trimmed.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(trimmed);
+      if (
+        Array.isArray(parsed) &&
+        parsed.length > 0 &&
+        parsed.every(part => typeof part === 'string') &&
+        parsed[0].length > 0
+      ) {
+        return parsed;
+      }
+    } catch {
+      // Not JSON: a shell command that starts with `[`, like `[ -f x ] && ...`.
+    }
+  }
+  return ['/bin/sh', '-c', command];
+}
+
+/** The `:id` of a run route. @public */
+export const runIdSchema = z.string().uuid('must be a run id (a UUID)');

@@ -1,0 +1,122 @@
+import { createExtensionPoint } from '@backstage/backend-plugin-api';
+
+/**
+ * Labels that identify the throwaway workload of one step, so that a reaper
+ * can find what belongs to runs that are no longer alive, and never touch
+ * anything else.
+ *
+ * @public
+ */
+export type StepWorkloadLabels = {
+  runId: string;
+  entityRef: string;
+  step: number;
+  /** The backend instance that owns the run. */
+  instanceId: string;
+  /** After this instant the workload is garbage whatever the database says. */
+  expiresAt: Date;
+};
+
+/**
+ * Everything an executor needs to run one step.
+ *
+ * @public
+ */
+export type StepRequest = {
+  image: string;
+  /** The argv to run; `/bin/sh -c ...` for shell commands. */
+  argv: string[];
+  /** Includes `RELEASE_COMMAND=1`; values may be secrets and must not be logged. */
+  env: Record<string, string>;
+  labels: StepWorkloadLabels;
+  /** Called with the command's output as it arrives, in order per stream. */
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  /** Called once the workload exists, with an id for logs and reaping. */
+  onStarted?(workloadId: string): void;
+  /**
+   * Aborted when the step must stop (timeout or cancel): the executor asks the
+   * command to stop (SIGTERM), waits the grace period, then kills it.
+   */
+  signal: AbortSignal;
+};
+
+/**
+ * How a step ended, as far as the executor can tell. Timeouts and cancels
+ * are decided by the caller, which aborted the signal.
+ *
+ * @public
+ */
+export type StepResult = {
+  exitCode: number;
+  oomKilled: boolean;
+  workloadId: string;
+};
+
+/**
+ * Thrown by executors for a failure a person can act on (image not found,
+ * engine unreachable, ...): the message becomes the run's reason.
+ *
+ * @public
+ */
+export class ExecutorError extends Error {
+  name = 'ExecutorError';
+
+  constructor(
+    message: string,
+    /**
+     * `image`: the image could not be made available. `engine`: the engine
+     * failed or stopped answering. `command`: the command could not start.
+     */
+    readonly kind: 'image' | 'engine' | 'command',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Runs release commands in throwaway workloads. The default implementation
+ * runs Docker containers; others (Kubernetes Jobs, ...) plug in through
+ * {@link releaseCommandsExecutorExtensionPoint}.
+ *
+ * @public
+ */
+export interface ReleaseCommandExecutor {
+  /** A short name for logs, e.g. `docker (unix:///var/run/docker.sock)`. */
+  readonly description: string;
+
+  /**
+   * Makes the image available (pulling per policy), writing progress lines
+   * through `log`. Throws {@link ExecutorError} with the registry's message.
+   */
+  prepareImage(options: {
+    image: string;
+    log(line: string): void;
+    signal: AbortSignal;
+  }): Promise<void>;
+
+  /** Runs one step in a fresh workload and removes the workload afterwards. */
+  runStep(request: StepRequest): Promise<StepResult>;
+
+  /**
+   * Removes leftover workloads carrying our labels whose run is no longer
+   * alive (as `isAlive` says) or whose expiry has passed. Returns their ids.
+   */
+  removeLeftovers(options: {
+    isAlive(runId: string): Promise<boolean>;
+  }): Promise<string[]>;
+}
+
+/**
+ * Lets a backend module replace the Docker executor.
+ *
+ * @public
+ */
+export interface ReleaseCommandsExecutorExtensionPoint {
+  setExecutor(executor: ReleaseCommandExecutor): void;
+}
+
+/** @public */
+export const releaseCommandsExecutorExtensionPoint =
+  createExtensionPoint<ReleaseCommandsExecutorExtensionPoint>({
+    id: 'release-commands.executor',
+  });
