@@ -71,6 +71,8 @@ stop_services() {
     STARTED_PG_DIR=
   fi
   if [ -n "$STARTED_DOCKERD" ]; then
+    # The fault tests restart the engine and record its new process here.
+    STARTED_DOCKERD=$(as_root cat /run/release-commands-dockerd.pid 2>/dev/null || echo "$STARTED_DOCKERD")
     as_root kill "$STARTED_DOCKERD" 2>/dev/null || true
     for _ in $(seq 1 20); do as_root kill -0 "$STARTED_DOCKERD" 2>/dev/null || break; sleep 0.5; done
     STARTED_DOCKERD=

@@ -26,4 +26,8 @@ fi
 echo "== Package suites"
 CI=true yarn backstage-cli repo test --json --outputFile="$results/packages.jest.json"
 
-node scripts/summarize-tests.js "$results" packages
+echo "== Whole-stack suites (serial: they restart the engine and kill the backend)"
+(cd test/runs && CI=true yarn backstage-cli package test --runInBand \
+  --json --outputFile="$results/runs.jest.json")
+
+node scripts/summarize-tests.js "$results" packages,runs

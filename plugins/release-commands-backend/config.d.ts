@@ -81,5 +81,40 @@ export interface Config {
        */
       init?: boolean;
     };
+    /** How runs are scheduled, watched and logged. */
+    runs?: {
+      /**
+       * Most runs executing at once across every backend replica; the rest
+       * wait as `queued`, in order. Defaults to 4.
+       * @visibility backend
+       */
+      maxConcurrent?: number;
+      /**
+       * Most bytes of command output kept per run. Past it, the log keeps the
+       * first and last halves and says what was cut. Defaults to 10485760
+       * (10 MiB).
+       * @visibility backend
+       */
+      logCapBytes?: number;
+      /**
+       * How often a backend records that its runs are alive, in seconds.
+       * Defaults to 5.
+       * @visibility backend
+       */
+      heartbeatIntervalSeconds?: number;
+      /**
+       * A run whose backend has been silent this long is ended as
+       * `interrupted` (never re-run). At least twice the heartbeat interval.
+       * Defaults to 30.
+       * @visibility backend
+       */
+      staleAfterSeconds?: number;
+      /**
+       * How often to look for interrupted runs and leftover containers, in
+       * seconds. Defaults to 30.
+       * @visibility backend
+       */
+      recoveryIntervalSeconds?: number;
+    };
   };
 }

@@ -14,3 +14,9 @@ export {
   type BuildBusyboxImageOptions,
 } from './buildBusyboxImage';
 export { readServerSentEvents } from './readServerSentEvents';
+export {
+  startBackendProcess,
+  type BackendProcess,
+  type BackendProcessOptions,
+} from './startBackendProcess';
+export { restartDockerEngine } from './restartDockerEngine';

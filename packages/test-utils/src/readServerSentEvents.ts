@@ -9,7 +9,9 @@ export async function* readServerSentEvents(
 ): AsyncGenerator<EventSourceMessage> {
   if (!response.ok || !response.body) {
     throw new Error(
-      `Expected an event stream, got ${response.status}: ${await response.text()}`,
+      `Expected an event stream, got ${
+        response.status
+      }: ${await response.text()}`,
     );
   }
   const queue: EventSourceMessage[] = [];

@@ -20,7 +20,9 @@ exports.up = async function up(knex) {
     table
       .string('status', 16)
       .notNullable()
-      .comment('queued, running, succeeded, failed, timed_out, cancelled, interrupted');
+      .comment(
+        'queued, running, succeeded, failed, timed_out, cancelled, interrupted',
+      );
     table.string('trigger', 16).notNullable();
     table.string('triggered_by', 255).notNullable();
     table
@@ -40,7 +42,10 @@ exports.up = async function up(knex) {
     table.timestamp('finished_at', { useTz: true }).nullable();
     table.timestamp('cancel_requested_at', { useTz: true }).nullable();
     table.string('cancel_requested_by', 255).nullable();
-    table.index(['entity_ref', 'created_at'], 'release_command_runs_entity_idx');
+    table.index(
+      ['entity_ref', 'created_at'],
+      'release_command_runs_entity_idx',
+    );
     table.index(['status', 'created_at'], 'release_command_runs_status_idx');
   });
 

@@ -215,7 +215,9 @@ export const listRunsQuerySchema = z
 /** `GET /runs/:id/logs` query. @public */
 export const runLogsQuerySchema = z
   .object({
-    follow: z.enum(['true', 'false']).optional(),
+    follow: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .optional(),
     after: z.coerce
       .number()
       .int('must be a whole number')

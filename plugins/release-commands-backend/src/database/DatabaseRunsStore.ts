@@ -13,17 +13,8 @@ import {
 import { Knex } from 'knex';
 import { lockRows } from './lockRows';
 import { migrateDatabase } from './migrateDatabase';
-import {
-  CancelOutcome,
-  NewRun,
-  RunsStore,
-  StepOutcome,
-} from './RunsStore';
-import {
-  TimestampValue,
-  toIsoString,
-  toOptionalIsoString,
-} from './timestamps';
+import { CancelOutcome, NewRun, RunsStore, StepOutcome } from './RunsStore';
+import { TimestampValue, toIsoString, toOptionalIsoString } from './timestamps';
 
 const RUNS = 'release_command_runs';
 const STEPS = 'release_command_run_steps';
@@ -129,7 +120,11 @@ export class DatabaseRunsStore implements RunsStore {
         .first();
       throw new ConflictError(
         active
-          ? `${run.entityRef} already has an active run in environment "${run.environment}": ${active.id} (${active.status} since ${toIsoString(active.started_at ?? active.created_at)}); wait for it to end or cancel it`
+          ? `${run.entityRef} already has an active run in environment "${
+              run.environment
+            }": ${active.id} (${active.status} since ${toIsoString(
+              active.started_at ?? active.created_at,
+            )}); wait for it to end or cancel it`
           : `${run.entityRef} already has an active run in environment "${run.environment}"; try again`,
       );
     }
@@ -324,9 +319,7 @@ export class DatabaseRunsStore implements RunsStore {
       .whereIn('id', runIds)
       .select('id', 'status', 'cancel_requested_at');
     const active = new Set(
-      rows
-        .filter(r => ACTIVE_RUN_STATUSES.includes(r.status))
-        .map(r => r.id),
+      rows.filter(r => ACTIVE_RUN_STATUSES.includes(r.status)).map(r => r.id),
     );
     return {
       cancelRequested: rows
@@ -372,7 +365,9 @@ export class DatabaseRunsStore implements RunsStore {
           tx,
           id,
           'interrupted',
-          `The backend instance running this deploy stopped (its last sign of life was at ${toIsoString(heartbeat_at)}); the run was not retried because a command may have been partly applied. Check the service, then run the release commands again.`,
+          `The backend instance running this deploy stopped (its last sign of life was at ${toIsoString(
+            heartbeat_at,
+          )}); the run was not retried because a command may have been partly applied. Check the service, then run the release commands again.`,
           'interrupted',
         );
       });

@@ -89,10 +89,16 @@ export interface RunsStore {
    */
   finishRun(
     runId: string,
-    outcome: { status: Exclude<RunStatus, 'queued' | 'running'>; reason: string | null },
+    outcome: {
+      status: Exclude<RunStatus, 'queued' | 'running'>;
+      reason: string | null;
+    },
   ): Promise<boolean>;
 
-  requestCancel(runId: string, actor: string): Promise<CancelOutcome | undefined>;
+  requestCancel(
+    runId: string,
+    actor: string,
+  ): Promise<CancelOutcome | undefined>;
 
   /**
    * Records that this instance is alive for its active runs. Returns the ids

@@ -7,7 +7,8 @@ function memoryStore() {
   const store: RunLogStore = {
     async appendLog(_runId, added) {
       for (const chunk of added) {
-        if (chunks.has(chunk.seq)) throw new Error(`duplicate seq ${chunk.seq}`);
+        if (chunks.has(chunk.seq))
+          throw new Error(`duplicate seq ${chunk.seq}`);
         chunks.set(chunk.seq, chunk);
       }
     },

@@ -199,7 +199,9 @@ export class RunLog {
           step: null,
           stream: 'system',
           at: new Date().toISOString(),
-          text: `[${formatBytes(this.cutBytes)} of command output cut here: the log keeps the first ${formatBytes(
+          text: `[${formatBytes(
+            this.cutBytes,
+          )} of command output cut here: the log keeps the first ${formatBytes(
             this.headBudget,
           )} and the last ${formatBytes(
             this.tailBudget,

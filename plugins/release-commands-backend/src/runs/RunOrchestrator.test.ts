@@ -105,7 +105,12 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     await orchestrator.start();
     const setCommands = async (
       entityRef: string,
-      commands: Array<{ label: string; command: string; enabled?: boolean; timeoutSeconds?: number }>,
+      commands: Array<{
+        label: string;
+        command: string;
+        enabled?: boolean;
+        timeoutSeconds?: number;
+      }>,
     ) => {
       const { revision } = await commandsStore.getCommands(entityRef);
       await commandsStore.replaceCommands({
@@ -135,12 +140,18 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     const { orchestrator, runsStore, setCommands, logOf, deploy } =
       await setUp();
     await setCommands(SHOP, [
-      { label: 'Migrate database', command: 'print Applying 0001_initial... OK' },
+      {
+        label: 'Migrate database',
+        command: 'print Applying 0001_initial... OK',
+      },
       { label: 'Disabled', command: 'exit 9', enabled: false },
       { label: 'Collect', command: 'print done' },
     ]);
     const run = await deploy();
-    expect(run.steps.map(s => s.label)).toEqual(['Migrate database', 'Collect']);
+    expect(run.steps.map(s => s.label)).toEqual([
+      'Migrate database',
+      'Collect',
+    ]);
     await orchestrator.idle();
 
     const ended = await runsStore.getRun(run.id);
@@ -164,7 +175,10 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
       await setUp();
     await setCommands(SHOP, [
       { label: 'Migrate database', command: 'print ok' },
-      { label: 'Security checks', command: 'print HTTPS is not enforced; exit 1' },
+      {
+        label: 'Security checks',
+        command: 'print HTTPS is not enforced; exit 1',
+      },
       { label: 'Fix tree', command: 'print never' },
     ]);
     const run = await deploy();
@@ -233,7 +247,8 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     const running = await deploy();
     const queued = await deploy('component:default/blog');
     await waitFor(
-      async () => (await runsStore.getRun(running.id))?.steps[0].status === 'running',
+      async () =>
+        (await runsStore.getRun(running.id))?.steps[0].status === 'running',
     );
     expect((await runsStore.getRun(queued.id))?.status).toBe('queued');
 
@@ -287,7 +302,8 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
   });
 
   it('passes env with RELEASE_COMMAND=1 and masks secrets split across chunks', async () => {
-    const { orchestrator, executor, setCommands, logOf, deploy } = await setUp();
+    const { orchestrator, executor, setCommands, logOf, deploy } =
+      await setUp();
     await setCommands(SHOP, [
       { label: 'Print', command: 'print url=postgres://u:hunter22@db/x' },
     ]);
@@ -383,7 +399,8 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     await setCommands(SHOP, [{ label: 'Hang', command: 'hang' }]);
     const run = await deploy();
     await waitFor(
-      async () => (await runsStore.getRun(run.id))?.steps[0].status === 'running',
+      async () =>
+        (await runsStore.getRun(run.id))?.steps[0].status === 'running',
     );
     await orchestrator.stop();
     const ended = await runsStore.getRun(run.id);
@@ -391,7 +408,9 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
       status: 'interrupted',
       steps: [{ status: 'interrupted' }],
     });
-    expect(ended?.reason).toMatch(/^The backend shut down while "Hang" was running/);
+    expect(ended?.reason).toMatch(
+      /^The backend shut down while "Hang" was running/,
+    );
   });
 });
 

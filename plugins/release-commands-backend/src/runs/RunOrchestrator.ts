@@ -1,5 +1,9 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ConflictError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import {
   commandArgv,
   RELEASE_COMMAND_ENV_VAR,
@@ -117,7 +121,9 @@ export class RunOrchestrator {
     actor: string;
   }): Promise<ReleaseCommandRun> {
     if (this.stopping) {
-      throw new ConflictError('The backend is shutting down; try again');
+      throw new ServiceUnavailableError(
+        'This backend instance is shutting down; try again',
+      );
     }
     const { settings } = this.options;
     const list = await this.options.commandsStore.getCommands(
@@ -261,18 +267,17 @@ export class RunOrchestrator {
     log.system(
       `${plural(total, 'release command')} of ${run.entityRef} on ${
         run.image
-      } (environment ${run.environment}, triggered by ${
-        run.triggeredBy
-      }, ${executor.description})`,
+      } (environment ${run.environment}, triggered by ${run.triggeredBy}, ${
+        executor.description
+      })`,
     );
     if (run.envKeys.length > 0) {
       log.system(
         `Variables: ${run.envKeys.join(', ')} (values are masked in this log${
           masker.unmaskedCount > 0
-            ? `, except ${plural(
-                masker.unmaskedCount,
-                'value',
-              )} shorter than ${SecretMasker.minSecretLength} characters`
+            ? `, except ${plural(masker.unmaskedCount, 'value')} shorter than ${
+                SecretMasker.minSecretLength
+              } characters`
             : ''
         })`,
       );
@@ -394,10 +399,7 @@ export class RunOrchestrator {
     log.system(`${prefix}: ${step.command}`, step.position);
 
     const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(),
-      step.timeoutSeconds * 1000,
-    );
+    const timer = setTimeout(() => timeout.abort(), step.timeoutSeconds * 1000);
     const startedAt = Date.now();
     let result: StepResult | undefined;
     let failure: unknown;
@@ -491,8 +493,11 @@ export class RunOrchestrator {
         oomKilled: false,
       };
       log.system(`${prefix} failed (${exit}${took})`, step.position);
+      const killedBy = SIGNALS[result.exitCode - 128];
       verdict = failedVerdict(
-        `${quoted} exited with code ${result.exitCode}.`,
+        killedBy
+          ? `${quoted} was killed by ${killedBy} (exit code ${result.exitCode}); this run did not stop it, so the engine, the host or the command itself did.`
+          : `${quoted} exited with code ${result.exitCode}.`,
       );
     }
     await runsStore.finishStep(run.id, step.position, outcome);
@@ -526,8 +531,10 @@ export class RunOrchestrator {
   private async heartbeat(): Promise<void> {
     const runIds = [...this.active.keys(), ...this.secrets.keys()];
     try {
-      const { cancelRequested, ended } =
-        await this.options.runsStore.heartbeat(this.instanceId, runIds);
+      const { cancelRequested, ended } = await this.options.runsStore.heartbeat(
+        this.instanceId,
+        runIds,
+      );
       for (const runId of cancelRequested) {
         const run = await this.options.runsStore.getRun(runId);
         this.active.get(runId)?.controller.abort({
@@ -560,10 +567,7 @@ export class RunOrchestrator {
       const gone = (await runsStore.activeRunOwners()).filter(
         owner => owner !== this.instanceId && isInstanceGone(owner),
       );
-      for (const run of await runsStore.interruptStaleRuns(
-        staleBefore,
-        gone,
-      )) {
+      for (const run of await runsStore.interruptStaleRuns(staleBefore, gone)) {
         logger.warn(
           `Release command run ${run.id} of ${run.entityRef} was interrupted: ${run.reason}`,
         );
@@ -588,8 +592,7 @@ export class RunOrchestrator {
     try {
       const removed = await executor.removeLeftovers({
         isAlive: async runId =>
-          this.active.has(runId) ||
-          runsStore.isRunAlive(runId, staleBefore),
+          this.active.has(runId) || runsStore.isRunAlive(runId, staleBefore),
       });
       if (removed.length > 0) {
         logger.info(
@@ -604,6 +607,15 @@ export class RunOrchestrator {
     }
   }
 }
+
+// Exit codes above 128 of a shell-less process: 128 + the signal that
+// killed it.
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  9: 'SIGKILL',
+  15: 'SIGTERM',
+};
 
 function stepPrefix(step: RunStep, total: number): string {
   return `[${step.position + 1}/${total}] ${step.label}`;

@@ -39,7 +39,8 @@ export function readRunSettings(config: Config): RunSettings {
       `releaseCommands.runs.maxConcurrent must be a whole number of at least 1, got ${maxConcurrentRuns}`,
     );
   }
-  const logCapBytes = runs?.getOptionalNumber('logCapBytes') ?? 10 * 1024 * 1024;
+  const logCapBytes =
+    runs?.getOptionalNumber('logCapBytes') ?? 10 * 1024 * 1024;
   if (!Number.isInteger(logCapBytes) || logCapBytes < 1024) {
     throw new Error(
       `releaseCommands.runs.logCapBytes must be a whole number of bytes, at least 1024, got ${logCapBytes}`,
@@ -55,7 +56,8 @@ export function readRunSettings(config: Config): RunSettings {
     staleAfterMs,
     recoveryIntervalMs: seconds('recoveryIntervalSeconds', 30),
     stopGracePeriodMs:
-      (config.getOptionalNumber('releaseCommands.docker.stopGracePeriodSeconds') ??
-        10) * 1000,
+      (config.getOptionalNumber(
+        'releaseCommands.docker.stopGracePeriodSeconds',
+      ) ?? 10) * 1000,
   };
 }

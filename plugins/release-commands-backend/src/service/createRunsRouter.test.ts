@@ -54,7 +54,11 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
 
   async function setCommands(
     api: Api,
-    commands: Array<{ label: string; command: string; timeoutSeconds?: number }>,
+    commands: Array<{
+      label: string;
+      command: string;
+      timeoutSeconds?: number;
+    }>,
     path = SHOP,
   ) {
     const { body } = await api.get(`${path}/commands`).expect(200);
@@ -89,7 +93,10 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
   it('runs the commands in fresh containers and fails at the first failing one, as in a deployment log', async () => {
     const api = await start();
     await setCommands(api, [
-      { label: 'Migrate database', command: 'echo first && echo "Applying 0001_initial... OK"' },
+      {
+        label: 'Migrate database',
+        command: 'echo first && echo "Applying 0001_initial... OK"',
+      },
       {
         label: 'Security checks',
         command: 'echo "HTTPS is not enforced" >&2; exit 1',
@@ -129,7 +136,9 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     expect(log).toContain(
       '[1/3] Migrate database: echo first && echo "Applying 0001_initial... OK"\nfirst\nApplying 0001_initial... OK\n[1/3] Migrate database passed (exit 0, ',
     );
-    expect(log).toContain('HTTPS is not enforced\n[2/3] Security checks failed (exit 1, ');
+    expect(log).toContain(
+      'HTTPS is not enforced\n[2/3] Security checks failed (exit 1, ',
+    );
     expect(log).toContain('[3/3] Fix tree skipped\n');
     expect(log).not.toContain('never\n');
     expect(lines[lines.length - 1]).toBe(
@@ -214,19 +223,24 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
       steps: [{ status: 'timed_out' }, { status: 'skipped' }],
     });
     const took =
-      Date.parse(run.steps[0].finishedAt!) - Date.parse(run.steps[0].startedAt!);
+      Date.parse(run.steps[0].finishedAt!) -
+      Date.parse(run.steps[0].startedAt!);
     // Timeout (2 s) + grace (1 s) + 5 s at most.
     expect(took).toBeLessThan(8000);
     expect(await containersOf(run.id)).toEqual([]);
     const log = await logOf(api, run.id);
-    expect(log).toContain('started\n[1/2] Hang timed out after 2.0s and was stopped (exit ');
+    expect(log).toContain(
+      'started\n[1/2] Hang timed out after 2.0s and was stopped (exit ',
+    );
     expect(log).toContain('[2/2] After skipped');
     await api.stop();
   });
 
   it('cancels a run during a step: the container stops and the run says who cancelled it', async () => {
     const api = await start();
-    await setCommands(api, [{ label: 'Hang', command: 'echo started; sleep 3600' }]);
+    await setCommands(api, [
+      { label: 'Hang', command: 'echo started; sleep 3600' },
+    ]);
     const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
     const until = Date.now() + 30_000;
     while (!(await logOf(api, body.id)).includes('started\n')) {
@@ -253,7 +267,9 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
   it('refuses a second deploy of the same entity while one runs, naming the active run', async () => {
     const api = await start();
     await setCommands(api, [{ label: 'Hang', command: 'sleep 3600' }]);
-    const { body: first } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const { body: first } = await api
+      .post(`${SHOP}/runs`, { image })
+      .expect(202);
     const second = await api.post(`${SHOP}/runs`, { image }).expect(409);
     expect(second.body.error.name).toBe('ConflictError');
     expect(second.body.error.message).toContain(first.id);
@@ -280,13 +296,18 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
   it('says so when a command runs out of memory', async () => {
     const api = await start({ memory: '16m' });
     await setCommands(api, [
-      { label: 'Allocate', command: 'dd if=/dev/zero of=/dev/null bs=64M count=1' },
+      {
+        label: 'Allocate',
+        command: 'dd if=/dev/zero of=/dev/null bs=64M count=1',
+      },
     ]);
     const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
     const run = await waitForEnd(api, body.id);
     expect(run.status).toBe('failed');
     expect(run.steps[0]).toMatchObject({ exitCode: 137, oomKilled: true });
-    expect(run.reason).toMatch(/^"Allocate" ran out of memory and was killed \(exit code 137\)/);
+    expect(run.reason).toMatch(
+      /^"Allocate" ran out of memory and was killed \(exit code 137\)/,
+    );
     expect(await containersOf(run.id)).toEqual([]);
     await api.stop();
   });
@@ -305,7 +326,9 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
       `Release commands failed: ${imageRun.reason}`,
     );
 
-    const { body: noExe } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const { body: noExe } = await api
+      .post(`${SHOP}/runs`, { image })
+      .expect(202);
     const exeRun = await waitForEnd(api, noExe.id);
     expect(exeRun).toMatchObject({
       status: 'failed',
@@ -349,7 +372,10 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
       [{}, /image/],
       [{ image: 'Shop:1' }, /^image must be an image reference/],
       [{ image, env: { '1A': 'x' } }, /env\.1A/],
-      [{ image, environment: 'Prod Env' }, /^environment must be a short lower-case name/],
+      [
+        { image, environment: 'Prod Env' },
+        /^environment must be a short lower-case name/,
+      ],
       [{ image, privileged: true }, /unknown field "privileged"/],
     ];
     for (const [body, message] of cases) {
@@ -368,9 +394,7 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
 describe('runs API permissions', () => {
   it('refuses to start or read runs without the permissions, and creates nothing', async () => {
     const api = await startPlugin({ permission: AuthorizeResult.DENY });
-    const res = await api
-      .post(`${SHOP}/runs`, { image: 'shop:1' })
-      .expect(403);
+    const res = await api.post(`${SHOP}/runs`, { image: 'shop:1' }).expect(403);
     expect(res.body.error.message).toBe(
       'Not allowed: release-commands.runs.create on component:default/shop',
     );

@@ -16,6 +16,7 @@ import {
   runLogsQuerySchema,
 } from '@internal/backstage-plugin-release-commands-common';
 import express, { Request } from 'express';
+import { z } from 'zod';
 import Router from 'express-promise-router';
 import { RunsStore } from '../database/RunsStore';
 import { RunEvents } from '../runs/RunEvents';
@@ -47,7 +48,11 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     req: Request,
   ): Promise<{ run: ReleaseCommandRun; credentials: BackstageCredentials }> {
     const credentials = await access.authenticate(req);
-    const id = parseRequest(runIdSchema, req.params.id, 'path');
+    const { id } = parseRequest(
+      z.object({ id: runIdSchema }),
+      { id: req.params.id },
+      'path',
+    );
     const run = await runsStore.getRun(id);
     if (!run) {
       throw new NotFoundError(`No run ${id}`);
@@ -95,7 +100,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         return { result: created, meta: { runId: created.id } };
       },
     );
-    res.status(202).location(`runs/${run.id}`).json(run);
+    res.status(202).location(`${req.baseUrl}/runs/${run.id}`).json(run);
   });
 
   router.get(RUNS_PATH, async (req, res) => {
@@ -142,9 +147,11 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
   router.get('/runs/:id/logs', async (req, res) => {
     const { run } = await readableRun(req);
     const query = parseRequest(runLogsQuerySchema, req.query, 'query');
-    const lastEventId = Number(req.header('last-event-id'));
+    // What an EventSource sends when it reconnects: the last id it saw.
+    const lastEventId = req.header('last-event-id') ?? '';
     const afterSeq =
-      query.after ?? (Number.isInteger(lastEventId) ? lastEventId : -1);
+      query.after ??
+      (/^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : -1);
     const source = { store: runsStore, events };
     if (query.follow === 'true') {
       await streamRunLogEvents(req, res, source, run.id, afterSeq);

@@ -16,10 +16,7 @@ type LogSource = {
 /** Writes, waiting for the client to take it when its buffer is full. */
 async function write(res: Response, text: string, closed: AbortSignal) {
   if (!res.write(text) && !closed.aborted) {
-    await Promise.race([
-      once(res, 'drain'),
-      once(closed, 'abort'),
-    ]);
+    await Promise.race([once(res, 'drain'), once(closed, 'abort')]);
   }
 }
 

@@ -1,0 +1,184 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The portal's backend running as a real process, as the README starts it. */
+export type BackendProcess = {
+  /** `http://127.0.0.1:PORT`. */
+  baseUrl: string;
+  /** A static service token the backend accepts (`backend.auth.externalAccess`). */
+  token: string;
+  pid(): number;
+  /** Calls the release-commands API with the service token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  /** Everything the process printed. */
+  output(): string;
+  /** Kills the process with a signal and waits for it to exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Starts it again with the same configuration and data. */
+  restart(): Promise<void>;
+  /** Stops it gracefully (SIGTERM), if it is running. */
+  stop(): Promise<void>;
+};
+
+export type BackendProcessOptions = {
+  /** `sqlite` keeps its files in a temporary folder that survives restarts. */
+  database: 'sqlite' | 'postgres';
+  /** Merged over the test defaults (quick heartbeats, no network in containers). */
+  releaseCommands?: Record<string, unknown>;
+};
+
+const ROOT = findRepositoryRoot(__dirname);
+
+function findRepositoryRoot(from: string): string {
+  let dir = from;
+  while (!fs.existsSync(path.join(dir, '.yarnrc.yml'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`No repository root above ${from}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise(resolve => server.close(resolve));
+  return port;
+}
+
+function databaseConfig(kind: 'sqlite' | 'postgres', dataDir: string) {
+  if (kind === 'sqlite') {
+    return {
+      client: 'better-sqlite3',
+      connection: { directory: path.join(dataDir, 'sqlite') },
+    };
+  }
+  const connection =
+    process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING;
+  if (!connection) {
+    throw new Error(
+      'PostgreSQL is required: set BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING (the test command starts a throwaway server)',
+    );
+  }
+  // A prefix of its own, so each process set-up gets fresh databases.
+  return {
+    client: 'pg',
+    connection,
+    prefix: `rc_${randomBytes(4).toString('hex')}_`,
+  };
+}
+
+/**
+ * Starts `packages/backend` (the portal's backend with every plugin) as a
+ * child process on a free port, with a static token for the API, and waits
+ * until the release-commands plugin answers.
+ */
+export async function startBackendProcess(
+  options: BackendProcessOptions,
+): Promise<BackendProcess> {
+  const port = await freePort();
+  const token = randomBytes(24).toString('base64url');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-backend-'));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const config = {
+    backend: {
+      baseUrl,
+      listen: { port, host: '127.0.0.1' },
+      database: databaseConfig(options.database, dataDir),
+      auth: {
+        externalAccess: [
+          { type: 'static', options: { token, subject: 'test-pipeline' } },
+        ],
+      },
+    },
+    catalog: { locations: [] },
+    releaseCommands: {
+      docker: { networkMode: 'none', stopGracePeriodSeconds: 1 },
+      runs: {
+        heartbeatIntervalSeconds: 0.5,
+        staleAfterSeconds: 3,
+        recoveryIntervalSeconds: 1,
+      },
+      ...options.releaseCommands,
+    },
+  };
+  const configFile = path.join(dataDir, 'app-config.test.json');
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+
+  let child: ChildProcess | undefined;
+  let output = '';
+  let exited: Promise<void> = Promise.resolve();
+
+  async function launch() {
+    output += `--- starting backend on ${baseUrl}\n`;
+    child = spawn(
+      process.execPath,
+      [
+        '--require',
+        require.resolve('@backstage/cli/config/nodeTransform.cjs'),
+        path.join(ROOT, 'packages/backend/src/index.ts'),
+        '--config',
+        path.join(ROOT, 'app-config.yaml'),
+        '--config',
+        configFile,
+      ],
+      {
+        cwd: path.join(ROOT, 'packages/backend'),
+        env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const current = child;
+    current.stdout!.on('data', d => (output += d));
+    current.stderr!.on('data', d => (output += d));
+    exited = new Promise(resolve => current.once('exit', () => resolve()));
+    const until = Date.now() + 120_000;
+    for (;;) {
+      if (current.exitCode !== null || current.signalCode !== null) {
+        throw new Error(`The backend exited while starting:\n${output}`);
+      }
+      try {
+        const res = await fetch(`${baseUrl}/api/release-commands/health`);
+        if (res.ok) return;
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() > until) {
+        throw new Error(`The backend did not start in 120 s:\n${output}`);
+      }
+      await new Promise(resolve => setTimeout(resolve, 250));
+    }
+  }
+
+  async function kill(signal: NodeJS.Signals) {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await exited;
+    }
+  }
+
+  await launch();
+  return {
+    baseUrl,
+    token,
+    pid: () => child!.pid!,
+    api: (apiPath, init = {}) =>
+      fetch(`${baseUrl}/api/release-commands${apiPath}`, {
+        ...init,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          ...(init.body ? { 'Content-Type': 'application/json' } : {}),
+          ...(init.headers as Record<string, string>),
+        },
+      }),
+    output: () => output,
+    kill,
+    restart: launch,
+    stop: () => kill('SIGTERM'),
+  };
+}
