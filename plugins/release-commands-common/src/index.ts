@@ -11,3 +11,4 @@ export * from './schemas';
 export * from './permissions';
 export * from './presets';
 export * from './runs';
+export * from './ReleaseCommandsClient';
