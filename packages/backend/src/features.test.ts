@@ -39,5 +39,5 @@ describe('the portal backend', () => {
       .get('/api/scaffolder/v2/actions')
       .set('Authorization', mockCredentials.user.header())
       .expect(200);
-  });
+  }, 60_000); // Every plugin starting, beside suites that keep the machine busy.
 });

@@ -10,7 +10,7 @@ import {
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { lockRows } from './lockRows';
-import { migrateDatabase } from './migrateDatabase';
+import { migratedClient } from './migrateDatabase';
 import { TimestampValue, toIsoString } from './timestamps';
 import {
   AppendResult,
@@ -42,11 +42,9 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
   static async create(options: {
     database: DatabaseService;
   }): Promise<DatabaseReleaseCommandsStore> {
-    const knex = await options.database.getClient();
-    if (!options.database.migrations?.skip) {
-      await migrateDatabase(knex);
-    }
-    return new DatabaseReleaseCommandsStore(knex);
+    return new DatabaseReleaseCommandsStore(
+      await migratedClient(options.database),
+    );
   }
 
   private constructor(private readonly db: Knex) {}

@@ -12,7 +12,7 @@ import {
 } from '@internal/backstage-plugin-release-commands-common';
 import { Knex } from 'knex';
 import { lockRows } from './lockRows';
-import { migrateDatabase } from './migrateDatabase';
+import { migratedClient } from './migrateDatabase';
 import { CancelOutcome, NewRun, RunsStore, StepOutcome } from './RunsStore';
 import { TimestampValue, toIsoString, toOptionalIsoString } from './timestamps';
 
@@ -72,11 +72,7 @@ export class DatabaseRunsStore implements RunsStore {
   static async create(options: {
     database: DatabaseService;
   }): Promise<DatabaseRunsStore> {
-    const knex = await options.database.getClient();
-    if (!options.database.migrations?.skip) {
-      await migrateDatabase(knex);
-    }
-    return new DatabaseRunsStore(knex);
+    return new DatabaseRunsStore(await migratedClient(options.database));
   }
 
   private constructor(private readonly db: Knex) {}

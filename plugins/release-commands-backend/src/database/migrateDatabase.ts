@@ -1,4 +1,7 @@
-import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
 
 const migrationsDir = resolvePackagePath(
@@ -15,4 +18,13 @@ export async function migrateDatabase(knex: Knex): Promise<void> {
     directory: migrationsDir,
     tableName: 'release_commands__knex_migrations',
   });
+}
+
+/** The plugin's database client, migrated unless the app runs migrations itself. */
+export async function migratedClient(database: DatabaseService): Promise<Knex> {
+  const knex = await database.getClient();
+  if (!database.migrations?.skip) {
+    await migrateDatabase(knex);
+  }
+  return knex;
 }
