@@ -74,19 +74,36 @@ export function runsApi(backend: BackendProcess) {
   };
 }
 
-/** Containers carrying the plugin's label, optionally for one run. */
-export async function labelledContainers(docker: Docker, runId?: string) {
-  return docker.listContainers({
+/**
+ * Containers carrying the plugin's labels, of one run or of those whose
+ * labels `belongs` accepts. Always scoped: other backends may share the
+ * engine.
+ */
+export async function labelledContainers(
+  docker: Docker,
+  runs: string | ((labels: Record<string, string>) => boolean),
+) {
+  const containers = await docker.listContainers({
     all: true,
     filters: {
       label: [
-        runId
-          ? `org.release-commands.run=${runId}`
+        typeof runs === 'string'
+          ? `org.release-commands.run=${runs}`
           : 'org.release-commands.managed=true',
       ],
     },
   });
+  return typeof runs === 'string'
+    ? containers
+    : containers.filter(c => runs(c.Labels));
 }
+
+/** Accepts the labels of the containers of these runs. */
+export const ofRuns = (ids: Iterable<string>) => {
+  const set = new Set(ids);
+  return (labels: Record<string, string>) =>
+    set.has(labels['org.release-commands.run']);
+};
 
 export async function waitFor(
   check: () => Promise<boolean>,

@@ -5,7 +5,7 @@ import {
   startBackendProcess,
 } from '@internal/release-commands-test-utils';
 import Docker from 'dockerode';
-import { labelledContainers, runsApi } from './runs';
+import { labelledContainers, ofRuns, runsApi } from './runs';
 
 jest.setTimeout(15 * 60_000);
 
@@ -65,7 +65,7 @@ describe('many runs on PostgreSQL', () => {
     expect(outcomes).toEqual(
       Array(200).fill('failed failed 3 "Exit" exited with code 3.'),
     );
-    expect(await labelledContainers(docker)).toEqual([]);
+    expect(await labelledContainers(docker, ofRuns(ids))).toEqual([]);
   });
 
   it("keeps 'echo first' as the first output in 100 runs out of 100", async () => {
@@ -81,6 +81,6 @@ describe('many runs on PostgreSQL', () => {
       return lines[lines.indexOf('[1/1] Echo: echo first') + 1];
     });
     expect(firstOutputs).toEqual(Array(100).fill('first'));
-    expect(await labelledContainers(docker)).toEqual([]);
+    expect(await labelledContainers(docker, ofRuns(ids))).toEqual([]);
   });
 });
