@@ -98,6 +98,31 @@ describe('RunLog', () => {
     expect(all.indexOf('line 0999')).toBeGreaterThan(seam);
   });
 
+  it('splits chunks larger than the cap at line breaks, keeping head and tail', async () => {
+    const { store, text } = memoryStore();
+    const log = new RunLog({ store, runId: 'r', capBytes: 2000 });
+    const lines = Array.from(
+      { length: 500 },
+      (_, i) => `line ${String(i).padStart(3, '0')} é€\n`,
+    );
+    // All the output arrives in one chunk, as a fast command's often does.
+    log.output(0, 'stdout', lines.join(''));
+    log.system('verdict');
+    await log.close();
+
+    const all = text();
+    const kept = all.split('\n');
+    expect(kept[0]).toBe('line 000 é€');
+    expect(all).toContain('line 499 é€\nverdict\n');
+    // Whole lines on both sides of the seam, and nothing garbled.
+    expect(all).toMatch(/é€\n\[[\d.]+ KiB of command output cut here/);
+    expect(all).toMatch(/every line of its own\]\nline \d{3} é€\n/);
+    expect(all).not.toContain('\ufffd');
+    const output = kept.filter(l => l.startsWith('line '));
+    expect(Buffer.byteLength(output.join('\n'))).toBeLessThanOrEqual(2000);
+    expect(Buffer.byteLength(output.join('\n'))).toBeGreaterThan(1800);
+  });
+
   it('keeps its memory within the cap when the store is slow', async () => {
     let release: () => void = () => {};
     const { store, chunks } = memoryStore();

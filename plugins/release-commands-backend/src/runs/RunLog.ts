@@ -44,6 +44,7 @@ export class RunLog {
   private readonly tailBudget: number;
   private nextSeq = 0;
   private headBytes = 0;
+  private headFull = false;
   private tailBytes = 0;
   private markerSeq: number | undefined;
   private markerDirty = false;
@@ -77,18 +78,26 @@ export class RunLog {
   /** Command output, already masked. */
   output(step: number, stream: 'stdout' | 'stderr', text: string) {
     if (!text) return;
-    const bytes = Buffer.byteLength(text);
-    if (this.headBytes < this.headBudget) {
-      this.headBytes += bytes;
-      this.append(step, stream, text, false);
-      if (this.headBytes >= this.headBudget) {
-        // Reserved now so the seam note sorts between head and tail.
-        this.markerSeq = this.nextSeq++;
+    let rest = text;
+    if (!this.headFull) {
+      const [head, after] = splitHead(rest, this.headBudget - this.headBytes);
+      if (head) {
+        this.headBytes += Buffer.byteLength(head);
+        this.append(step, stream, head, false);
       }
-      return;
+      if (!after) return;
+      this.headFull = true;
+      // Reserved now so the seam note sorts between head and tail.
+      this.markerSeq = this.nextSeq++;
+      rest = after;
     }
-    this.tailBytes += bytes;
-    this.append(step, stream, text, true);
+    const [dropped, kept] = splitTail(rest, this.tailBudget);
+    if (dropped) {
+      this.cutBytes += Buffer.byteLength(dropped);
+      this.markerDirty = true;
+    }
+    this.tailBytes += Buffer.byteLength(kept);
+    this.append(step, stream, kept, true);
     this.enforceTailBudget();
   }
 
@@ -119,7 +128,7 @@ export class RunLog {
       last.step === step &&
       last.stream === stream &&
       last.droppable === droppable &&
-      last.bytes + bytes <= MAX_CHUNK_BYTES
+      last.bytes + bytes <= this.maxChunkBytes(droppable)
     ) {
       last.text += text;
       last.bytes += bytes;
@@ -150,10 +159,33 @@ export class RunLog {
       }
       const index = this.pending.findIndex(c => c.droppable);
       if (index < 0) break;
-      const [dropped] = this.pending.splice(index, 1);
-      this.pendingBytes -= dropped.bytes;
-      this.cut(dropped.bytes);
+      const oldest = this.pending[index];
+      const excess = this.tailBytes - this.tailBudget;
+      if (oldest.bytes > excess) {
+        // Not yet written: trim its start rather than lose all of it.
+        const [dropped, kept] = splitTail(oldest.text, oldest.bytes - excess);
+        const droppedBytes = Buffer.byteLength(dropped);
+        oldest.text = kept;
+        oldest.bytes -= droppedBytes;
+        this.pendingBytes -= droppedBytes;
+        this.cut(droppedBytes);
+        if (oldest.bytes > 0) continue;
+      } else {
+        this.pendingBytes -= oldest.bytes;
+        this.cut(oldest.bytes);
+      }
+      this.pending.splice(index, 1);
     }
+  }
+
+  /**
+   * Tail chunks stay small next to the tail's budget, so that dropping the
+   * oldest one never drops much more than needed.
+   */
+  private maxChunkBytes(droppable: boolean): number {
+    return droppable
+      ? Math.max(1, Math.min(MAX_CHUNK_BYTES, Math.floor(this.tailBudget / 8)))
+      : MAX_CHUNK_BYTES;
   }
 
   private cut(bytes: number) {
@@ -215,4 +247,39 @@ export class RunLog {
       this.options.onWritten?.();
     }
   }
+}
+
+/**
+ * The start of `text` that fits in `bytes`, ending at a line break when one
+ * falls inside (so the seam note starts a line), and the rest.
+ */
+function splitHead(text: string, bytes: number): [string, string] {
+  const buffer = Buffer.from(text);
+  if (buffer.length <= bytes) return [text, ''];
+  let cut = characterBoundary(buffer, Math.max(0, bytes));
+  // (lastIndexOf counts a negative offset from the end: only search inside.)
+  const newline = cut > 0 ? buffer.lastIndexOf(0x0a, cut - 1) : -1;
+  if (newline >= 0) cut = newline + 1;
+  return [buffer.subarray(0, cut).toString(), buffer.subarray(cut).toString()];
+}
+
+/**
+ * What to drop from the start of `text` so the rest fits in `bytes`, the
+ * rest starting after a line break when one falls inside, and the rest.
+ */
+function splitTail(text: string, bytes: number): [string, string] {
+  const buffer = Buffer.from(text);
+  if (buffer.length <= bytes) return ['', text];
+  let cut = characterBoundary(buffer, buffer.length - bytes);
+  const newline = buffer.indexOf(0x0a, cut);
+  if (newline >= 0 && newline + 1 < buffer.length) cut = newline + 1;
+  return [buffer.subarray(0, cut).toString(), buffer.subarray(cut).toString()];
+}
+
+/** Moves `index` back to the start of the UTF-8 character it falls in. */
+function characterBoundary(buffer: Buffer, index: number): number {
+  let at = Math.min(index, buffer.length);
+  // Continuation bytes look like 10xxxxxx.
+  while (at > 0 && at < buffer.length && (buffer[at] & 0xc0) === 0x80) at--;
+  return at;
 }

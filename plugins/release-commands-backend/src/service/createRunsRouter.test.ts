@@ -47,9 +47,14 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     image = await buildBusyboxImage(docker);
   });
 
-  async function start(docker_: Record<string, unknown> = {}) {
+  async function start(
+    docker_: Record<string, unknown> = {},
+    runs: Record<string, unknown> = {},
+  ) {
     const knex = await databases.init(databaseId);
-    return startPlugin({ knex, config: runConfig(docker_) });
+    const config = runConfig(docker_);
+    Object.assign(config.releaseCommands.runs, runs);
+    return startPlugin({ knex, config });
   }
 
   async function setCommands(
@@ -362,6 +367,38 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     expect(log).not.toContain('hunter2-secret');
     expect(log).not.toMatch(/^token=hunt/m);
     expect(log).not.toMatch(/^er2-secret/m);
+    await api.stop();
+  });
+
+  it('caps a long log: keeps the head and the tail of the output and says what was cut', async () => {
+    const api = await start({}, { logCapBytes: 8192 });
+    await setCommands(api, [
+      {
+        label: 'Chatty',
+        command:
+          'i=0; while [ $i -lt 5000 ]; do echo "line $i of the output"; i=$((i+1)); done',
+      },
+    ]);
+    const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const run = await waitForEnd(api, body.id);
+    expect(run.status).toBe('succeeded');
+    const log = await logOf(api, run.id);
+    expect(log).toContain('\nline 0 of the output\n');
+    expect(log).toContain('\nline 4999 of the output\n');
+    expect(log).not.toContain('\nline 2500 of the output\n');
+    expect(log).toMatch(
+      /\[[\d.]+ KiB of command output cut here: the log keeps the first 4\.0 KiB and the last 4\.0 KiB of output/,
+    );
+    expect(log).toMatch(
+      /This log was capped at 8\.0 KiB: [\d.]+ KiB of command output were cut\.\nRelease commands passed/,
+    );
+    const output = log
+      .split('\n')
+      .filter(line => line.startsWith('line '))
+      .join('\n');
+    // Whole chunks are cut, so the kept output is near the cap, not over it by much.
+    expect(output.length).toBeLessThanOrEqual(8192 + 1024);
+    expect(output.length).toBeGreaterThan(4096);
     await api.stop();
   });
 
