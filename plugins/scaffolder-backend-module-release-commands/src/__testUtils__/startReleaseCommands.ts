@@ -1,0 +1,70 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
+import { JsonObject } from '@backstage/types';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { ReleaseCommandsClient } from '@internal/backstage-plugin-release-commands-common';
+// The plugin that the actions call, so the tests see what it really stores.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import releaseCommandsPlugin from '@internal/backstage-plugin-release-commands-backend';
+import { AddressInfo } from 'node:net';
+
+/** Who runs the templates in these tests. */
+export const TEMPLATE_USER = 'user:default/ada';
+
+/**
+ * The release-commands backend alone on a test backend, with what an action
+ * needs to reach it as the scaffolder would (discovery and the scaffolder's
+ * auth), and a client to check what it holds.
+ */
+export async function startReleaseCommands(
+  options: {
+    releaseCommands?: JsonObject;
+    permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+  } = {},
+): Promise<{
+  discovery: DiscoveryService;
+  auth: AuthService;
+  /** The API as the template user sees it. */
+  api: ReleaseCommandsClient;
+  stop(): Promise<void>;
+}> {
+  const backend = await startTestBackend({
+    features: [
+      releaseCommandsPlugin,
+      mockServices.rootConfig.factory({
+        data: {
+          releaseCommands: options.releaseCommands ?? {
+            // Editing commands needs no engine; point at none.
+            docker: { host: 'unix:///nonexistent/docker.sock' },
+          },
+        },
+      }),
+      ...(options.permission
+        ? [mockServices.permissions.factory({ result: options.permission })]
+        : []),
+    ],
+  });
+  const { port } = backend.server.address() as AddressInfo;
+  const pluginUrl = async (pluginId: string) =>
+    `http://127.0.0.1:${port}/api/${pluginId}`;
+  return {
+    discovery: { getBaseUrl: pluginUrl, getExternalBaseUrl: pluginUrl },
+    auth: mockServices.auth({ pluginId: 'scaffolder' }),
+    api: new ReleaseCommandsClient({
+      baseUrl: () => pluginUrl('release-commands'),
+      fetch: (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set(
+          'Authorization',
+          mockCredentials.user.header(TEMPLATE_USER),
+        );
+        return fetch(input, { ...init, headers });
+      },
+    }),
+    stop: () => backend.stop(),
+  };
+}

@@ -1,0 +1,248 @@
+import { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import {
+  entityRefSchema,
+  ReleaseCommand,
+  ReleaseCommandsClient,
+  releaseCommandPresetIds,
+} from '@internal/backstage-plugin-release-commands-common';
+import { createReleaseCommandsServiceClient } from '@internal/backstage-plugin-release-commands-node';
+import { createHash } from 'node:crypto';
+import { addReleaseCommandsExamples } from './createAddReleaseCommandsAction.examples';
+import { describeApiError, parseActionInput } from './parseActionInput';
+import {
+  missingCommands,
+  RequestedCommand,
+  requestedCommands,
+} from './planCommands';
+
+type AddedCommand = Pick<ReleaseCommand, 'id' | 'label' | 'command' | 'source'>;
+
+/**
+ * `release-commands:add`: presets an entity's release commands from a
+ * software template, with the framework's defaults and the template's own.
+ *
+ * @public
+ */
+export function createAddReleaseCommandsAction(options: {
+  discovery: DiscoveryService;
+  auth: AuthService;
+}) {
+  return createTemplateAction({
+    id: 'release-commands:add',
+    description:
+      "Adds release commands to an entity: a framework preset's defaults (source framework) and the template's own " +
+      '(source template), after the commands it already has. Commands whose text the entity already has are left ' +
+      'alone, so running the step again, or retrying or recovering the task, never adds a command twice. ' +
+      'The entity does not have to be in the catalog yet. A dry run reports what would be added and writes nothing.',
+    examples: addReleaseCommandsExamples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        entityRef: z =>
+          z
+            .string()
+            .describe(
+              'The entity whose commands to add to, as kind:namespace/name, e.g. component:default/shop',
+            ),
+        preset: z =>
+          z
+            .enum(releaseCommandPresetIds as [string, ...string[]])
+            .optional()
+            .describe(
+              `A framework's default commands: ${releaseCommandPresetIds.join(
+                ', ',
+              )}`,
+            ),
+        commands: z =>
+          z
+            .array(
+              z.object({
+                label: z
+                  .string()
+                  .describe('What the command does, e.g. Migrate database'),
+                command: z
+                  .string()
+                  .describe(
+                    'Runs as /bin/sh -c <command> in a container of the deployed image; a JSON array runs without a shell',
+                  ),
+                timeoutSeconds: z
+                  .number()
+                  .int()
+                  .optional()
+                  .describe('Defaults to the configured timeout (30 minutes)'),
+              }),
+            )
+            .optional()
+            .describe('Commands of the template, run after the preset'),
+      },
+      output: {
+        commands: z =>
+          z
+            .array(
+              z.object({
+                id: z.string().optional(),
+                label: z.string(),
+                command: z.string(),
+                source: z.string(),
+                enabled: z.boolean(),
+                timeoutSeconds: z.number().nullable(),
+              }),
+            )
+            .describe(
+              "The entity's release commands in run order after the step (in a dry run: as they would be)",
+            ),
+        added: z =>
+          z
+            .array(
+              z.object({
+                id: z.string().optional(),
+                label: z.string(),
+                command: z.string(),
+                source: z.string(),
+              }),
+            )
+            .describe('The commands this step added (in a dry run: would add)'),
+        revision: z =>
+          z.number().describe("The revision of the entity's command list"),
+      },
+    },
+    async handler(ctx) {
+      const entityRef = parseActionInput(
+        entityRefSchema,
+        ctx.input.entityRef,
+        'entityRef',
+      );
+      const requested = requestedCommands(ctx.input);
+      const client = createReleaseCommandsServiceClient({
+        ...options,
+        onBehalfOf: () => ctx.getInitiatorCredentials(),
+      });
+
+      if (ctx.isDryRun) {
+        const list = await readCommands(client, entityRef);
+        const missing = missingCommands(entityRef, list.commands, requested);
+        logPlan(
+          ctx.logger,
+          entityRef,
+          requested,
+          missing,
+          'Dry run: would add',
+        );
+        ctx.output('commands', [
+          ...list.commands.map(toOutputCommand),
+          ...missing.map(c => ({
+            label: c.label,
+            command: c.command,
+            source: c.source,
+            enabled: true,
+            timeoutSeconds: c.timeoutSeconds ?? null,
+          })),
+        ]);
+        ctx.output(
+          'added',
+          missing.map(({ label, command, source }) => ({
+            label,
+            command,
+            source,
+          })),
+        );
+        ctx.output('revision', list.revision);
+        return;
+      }
+
+      // The checkpoint keeps a recovered task from adding back a command that
+      // an owner deleted after the first attempt added it.
+      const added = await ctx.checkpoint({
+        key: `add:${entityRef}:${fingerprint(requested)}`,
+        fn: async (): Promise<AddedCommand[]> => {
+          const list = await readCommands(client, entityRef);
+          const missing = missingCommands(entityRef, list.commands, requested);
+          logPlan(ctx.logger, entityRef, requested, missing, 'Adding');
+          const result: AddedCommand[] = [];
+          for (const command of missing) {
+            const appended = await client
+              .appendCommand(entityRef, command)
+              .catch(error => {
+                throw new Error(
+                  `Could not add "${
+                    command.label
+                  }" to ${entityRef}: ${describeApiError(error)}`,
+                );
+              });
+            const { id, label, source } = appended.command;
+            result.push({
+              id,
+              label,
+              command: appended.command.command,
+              source,
+            });
+          }
+          return result;
+        },
+      });
+
+      const after = await readCommands(client, entityRef);
+      ctx.logger.info(
+        `${entityRef} has ${after.commands.length} release command${
+          after.commands.length === 1 ? '' : 's'
+        } (revision ${after.revision})`,
+      );
+      // Array.from, not map: map would keep the array's realm (that of
+      // fetch), and the template engine only accepts arrays of its own.
+      ctx.output('commands', Array.from(after.commands, toOutputCommand));
+      ctx.output('added', added);
+      ctx.output('revision', after.revision);
+    },
+  });
+}
+
+async function readCommands(client: ReleaseCommandsClient, entityRef: string) {
+  return client.getCommands(entityRef).catch(error => {
+    throw new Error(
+      `Could not read the release commands of ${entityRef}: ${describeApiError(
+        error,
+      )}`,
+    );
+  });
+}
+
+function logPlan(
+  logger: { info(message: string): void },
+  entityRef: string,
+  requested: RequestedCommand[],
+  missing: RequestedCommand[],
+  verb: string,
+) {
+  for (const command of requested) {
+    const what = `"${command.label}" (${command.source}): ${command.command}`;
+    logger.info(
+      missing.includes(command)
+        ? `${verb} ${what}`
+        : `Already there, left alone: ${what}`,
+    );
+  }
+  if (missing.length === 0) {
+    logger.info(`${entityRef} already has every requested command`);
+  }
+}
+
+function toOutputCommand(command: ReleaseCommand) {
+  const { id, label, source, enabled, timeoutSeconds } = command;
+  return {
+    id,
+    label,
+    command: command.command,
+    source,
+    enabled,
+    timeoutSeconds,
+  };
+}
+
+/** Tells apart two steps of one task (e.g. under `each`) that add different things. */
+function fingerprint(requested: RequestedCommand[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(requested))
+    .digest('hex')
+    .slice(0, 16);
+}

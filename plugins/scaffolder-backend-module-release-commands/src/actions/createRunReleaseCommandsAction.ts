@@ -1,0 +1,282 @@
+import {
+  AuthService,
+  DiscoveryService,
+  LoggerService,
+  RootConfigService,
+} from '@backstage/backend-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import {
+  entityRefSchema,
+  environmentNameSchema,
+  imageReferenceSchema,
+  ReleaseCommandsClient,
+  RunLogEnd,
+  runEnvSchema,
+} from '@internal/backstage-plugin-release-commands-common';
+import { createReleaseCommandsServiceClient } from '@internal/backstage-plugin-release-commands-node';
+import { runReleaseCommandsExamples } from './createRunReleaseCommandsAction.examples';
+import { followRunLog } from './followRunLog';
+import { describeApiError, parseActionInput } from './parseActionInput';
+import { releaseCommandsPageUrl } from './releaseCommandsPageUrl';
+import { RunLogLines } from './RunLogLines';
+
+/**
+ * How long a cancelled task waits for its run to stop before it gives up
+ * following: the backend stops the command with SIGTERM, then SIGKILL after
+ * its grace period (10 s by default).
+ */
+const CANCEL_WAIT_MS = 60_000;
+
+const FAILED_STATUS_WORDS: Record<string, string> = {
+  failed: 'failed',
+  timed_out: 'timed out',
+  cancelled: 'were cancelled',
+  interrupted: 'were interrupted',
+};
+
+/**
+ * `release-commands:run`: runs an entity's release commands on the image a
+ * deploy template is about to ship, and fails the step unless they pass.
+ *
+ * @public
+ */
+export function createRunReleaseCommandsAction(options: {
+  discovery: DiscoveryService;
+  auth: AuthService;
+  config: RootConfigService;
+}) {
+  const appBaseUrl = options.config.getOptionalString('app.baseUrl') ?? '';
+
+  return createTemplateAction({
+    id: 'release-commands:run',
+    description:
+      "Runs an entity's release commands on an image, each in a fresh container, and streams their output into " +
+      'the task log. The step fails when a command fails or times out, or the run is cancelled or interrupted, so ' +
+      'the deploy steps after it only run when the release phase passed. Cancelling the task cancels the run. ' +
+      'A run is never started twice for one step, even when the task is recovered. A dry run lists the commands ' +
+      'that would run and starts nothing.',
+    examples: runReleaseCommandsExamples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        entityRef: z =>
+          z
+            .string()
+            .describe(
+              'The entity whose commands to run, as kind:namespace/name, e.g. component:default/shop',
+            ),
+        image: z =>
+          z
+            .string()
+            .describe(
+              'The image being deployed, e.g. registry.example.com/team/shop:1.4.2',
+            ),
+        env: z =>
+          z
+            .record(z.string())
+            .optional()
+            .describe(
+              "Variables for the commands' containers. Values are treated as secrets: masked in the log, never stored",
+            ),
+        environment: z =>
+          z
+            .string()
+            .optional()
+            .describe(
+              'Which environment the deploy goes to, e.g. production; one run per entity and environment at a time',
+            ),
+      },
+      output: {
+        runId: z =>
+          z.string().optional().describe('The run (not in a dry run)'),
+        status: z =>
+          z
+            .string()
+            .optional()
+            .describe(
+              'How the run ended: succeeded (otherwise the step fails)',
+            ),
+        runUrl: z =>
+          z
+            .string()
+            .describe(
+              "The run's page in the portal (in a dry run: the entity's Release commands tab)",
+            ),
+      },
+    },
+    async handler(ctx) {
+      const entityRef = parseActionInput(
+        entityRefSchema,
+        ctx.input.entityRef,
+        'entityRef',
+      );
+      const image = parseActionInput(
+        imageReferenceSchema,
+        ctx.input.image,
+        'image',
+      );
+      const env =
+        ctx.input.env === undefined
+          ? undefined
+          : parseActionInput(runEnvSchema, ctx.input.env, 'env');
+      // A template renders an unset parameter as an empty string.
+      const environment = ctx.input.environment
+        ? parseActionInput(
+            environmentNameSchema,
+            ctx.input.environment,
+            'environment',
+          )
+        : undefined;
+      const client = createReleaseCommandsServiceClient({
+        ...options,
+        onBehalfOf: () => ctx.getInitiatorCredentials(),
+      });
+
+      if (ctx.isDryRun) {
+        await logDryRun(ctx.logger, client, entityRef, image);
+        ctx.output('runUrl', releaseCommandsPageUrl(appBaseUrl, entityRef));
+        return;
+      }
+      if (ctx.signal?.aborted) {
+        throw new Error('The task was cancelled before the run started');
+      }
+
+      const { runId } = await ctx.checkpoint({
+        key: `run:${entityRef}:${environment ?? ''}:${image}`,
+        fn: async () => {
+          const run = await client
+            .createRun(entityRef, {
+              image,
+              env,
+              environment,
+              trigger: 'template',
+            })
+            .catch(error => {
+              throw new Error(
+                `Could not start the release commands of ${entityRef}: ${describeApiError(
+                  error,
+                )}`,
+              );
+            });
+          return { runId: run.id };
+        },
+      });
+      const runUrl = releaseCommandsPageUrl(appBaseUrl, entityRef, runId);
+      ctx.logger.info(`Run ${runId} of ${entityRef} on ${image}: ${runUrl}`);
+      ctx.output('runId', runId);
+      ctx.output('runUrl', runUrl);
+
+      const end = await followUntilEnd({
+        client,
+        runId,
+        logger: ctx.logger,
+        taskSignal: ctx.signal,
+      }).catch(error => {
+        throw new Error(
+          ctx.signal?.aborted
+            ? `The task was cancelled and run ${runId} was asked to stop; see ${runUrl}`
+            : `Lost the log of run ${runId}, which may still be going: ${describeApiError(
+                error,
+              )}; see ${runUrl}`,
+        );
+      });
+      ctx.output('status', end.status);
+      if (end.status !== 'succeeded') {
+        const what = FAILED_STATUS_WORDS[end.status] ?? end.status;
+        throw new Error(
+          `Release commands of ${entityRef} ${what}: ${
+            end.reason ?? 'no reason given'
+          } See ${runUrl}`,
+        );
+      }
+      ctx.logger.info(`Release commands of ${entityRef} passed`);
+    },
+  });
+}
+
+/**
+ * Writes the run's log into the task log until the run ends. When the task
+ * is cancelled, the run is cancelled too and followed until it has stopped,
+ * so the log shows which command was stopped.
+ */
+async function followUntilEnd(options: {
+  client: ReleaseCommandsClient;
+  runId: string;
+  logger: LoggerService;
+  taskSignal?: AbortSignal;
+}): Promise<RunLogEnd> {
+  const { client, runId, logger, taskSignal } = options;
+  const following = new AbortController();
+  let giveUp: NodeJS.Timeout | undefined;
+  let ended = false;
+  const cancelRun = () => {
+    logger.info(`The task was cancelled: cancelling run ${runId}`);
+    client.cancelRun(runId).then(
+      () => {
+        if (!ended) {
+          giveUp = setTimeout(() => following.abort(), CANCEL_WAIT_MS);
+        }
+      },
+      error => {
+        const alreadyEnded =
+          ResponseError.is(error) && error.statusCode === 409;
+        if (!alreadyEnded) {
+          logger.warn(
+            `Could not cancel run ${runId}: ${describeApiError(error)}`,
+          );
+          following.abort();
+        }
+      },
+    );
+  };
+  taskSignal?.addEventListener('abort', cancelRun, { once: true });
+  if (taskSignal?.aborted) {
+    cancelRun();
+  }
+
+  const lines = new RunLogLines(line => logger.info(line));
+  try {
+    return await followRunLog(client, runId, {
+      signal: following.signal,
+      onChunk: chunk => lines.push(chunk),
+      onReconnect: (error, attempt) =>
+        logger.warn(
+          `The log stream of run ${runId} broke (${describeApiError(
+            error,
+          )}); resuming, attempt ${attempt}`,
+        ),
+    });
+  } finally {
+    ended = true;
+    lines.flush();
+    taskSignal?.removeEventListener('abort', cancelRun);
+    clearTimeout(giveUp);
+  }
+}
+
+async function logDryRun(
+  logger: LoggerService,
+  client: ReleaseCommandsClient,
+  entityRef: string,
+  image: string,
+) {
+  const list = await client.getCommands(entityRef).catch(error => {
+    throw new Error(
+      `Could not read the release commands of ${entityRef}: ${describeApiError(
+        error,
+      )}`,
+    );
+  });
+  const enabled = list.commands.filter(c => c.enabled);
+  logger.info(
+    `Dry run: would run ${enabled.length} release command${
+      enabled.length === 1 ? '' : 's'
+    } of ${entityRef} on ${image}${
+      enabled.length === 0 ? ' (a run without commands succeeds at once)' : ''
+    }`,
+  );
+  enabled.forEach((c, i) =>
+    logger.info(`[${i + 1}/${enabled.length}] ${c.label}: ${c.command}`),
+  );
+}
