@@ -71,7 +71,10 @@ export class ReleaseCommandsClient {
     });
   }
 
-  async deleteCommand(entityRef: string, id: string): Promise<ReleaseCommandList> {
+  async deleteCommand(
+    entityRef: string,
+    id: string,
+  ): Promise<ReleaseCommandList> {
     return this.json(
       `${entityPath(entityRef)}/commands/${encodeURIComponent(id)}`,
       { method: 'DELETE' },
@@ -131,6 +134,11 @@ export class ReleaseCommandsClient {
     options: {
       after?: number;
       signal?: AbortSignal;
+      /**
+       * Rejects when nothing (not even the server's keep-alive, sent every
+       * 15 s) arrives for this long, so a silently dead connection is noticed.
+       */
+      idleTimeoutMs?: number;
       onChunk: (chunk: RunLogChunk) => void;
     },
   ): Promise<RunLogEnd> {
@@ -159,7 +167,11 @@ export class ReleaseCommandsClient {
     const decoder = new TextDecoder();
     try {
       while (!end) {
-        const { done, value } = await reader.read();
+        const { done, value } = await readWithin(
+          reader,
+          options.idleTimeoutMs,
+          `No data from the log stream of run ${id} for ${options.idleTimeoutMs} ms`,
+        );
         if (done) break;
         parser.feed(decoder.decode(value, { stream: true }));
       }
@@ -196,6 +208,26 @@ export class ReleaseCommandsClient {
       throw await ResponseError.fromResponse(res);
     }
     return res;
+  }
+}
+
+/** The next read, rejected when it takes longer than `ms` (if given). */
+async function readWithin<T>(
+  reader: ReadableStreamDefaultReader<T>,
+  ms: number | undefined,
+  message: string,
+): Promise<ReadableStreamReadResult<T>> {
+  if (!ms) return reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      reader.read(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

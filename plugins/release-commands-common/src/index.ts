@@ -12,3 +12,4 @@ export * from './permissions';
 export * from './presets';
 export * from './runs';
 export * from './ReleaseCommandsClient';
+export * from './followRunLog';

@@ -283,7 +283,7 @@ describe('release-commands:add', () => {
     },
   );
 
-  it('fails with the API's refusal when the initiator may not read or edit the entity', async () => {
+  it("fails with the API's refusal when the initiator may not read or edit the entity", async () => {
     const denied = await startReleaseCommands({
       permission: AuthorizeResult.DENY,
     });

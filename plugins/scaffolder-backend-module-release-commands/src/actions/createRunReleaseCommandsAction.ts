@@ -9,6 +9,7 @@ import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
   entityRefSchema,
   environmentNameSchema,
+  followRunLog,
   imageReferenceSchema,
   ReleaseCommandsClient,
   RunLogEnd,
@@ -16,7 +17,6 @@ import {
 } from '@internal/backstage-plugin-release-commands-common';
 import { createReleaseCommandsServiceClient } from '@internal/backstage-plugin-release-commands-node';
 import { runReleaseCommandsExamples } from './createRunReleaseCommandsAction.examples';
-import { followRunLog } from './followRunLog';
 import { describeApiError, parseActionInput } from './parseActionInput';
 import { releaseCommandsPageUrl } from './releaseCommandsPageUrl';
 import { RunLogLines } from './RunLogLines';

@@ -1,9 +1,9 @@
 import { ResponseError } from '@backstage/errors';
-import {
-  ReleaseCommandsClient,
-  RunLogChunk,
-} from '@internal/backstage-plugin-release-commands-common';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import { followRunLog } from './followRunLog';
+import { ReleaseCommandsClient } from './ReleaseCommandsClient';
+import { RunLogChunk } from './runs';
 
 const chunk = (seq: number): RunLogChunk => ({
   seq,
@@ -83,5 +83,51 @@ describe('followRunLog', () => {
       followRunLog(client, 'run-1', { onChunk: () => {} }),
     ).rejects.toBe(refusal);
     expect(requests).toEqual([undefined]);
+  });
+
+  it('gives up on a stream that goes silent, then resumes after the last chunk', async () => {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(req.url!);
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      if (requests.length === 1) {
+        // One chunk, then silence: no keep-alive, no end.
+        res.write(`id: 0\nevent: chunk\ndata: ${JSON.stringify(chunk(0))}\n\n`);
+        return;
+      }
+      res.write(`id: 1\nevent: chunk\ndata: ${JSON.stringify(chunk(1))}\n\n`);
+      res.end(
+        `event: end\ndata: ${JSON.stringify({
+          status: 'succeeded',
+          reason: null,
+        })}\n\n`,
+      );
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = new ReleaseCommandsClient({
+      baseUrl: async () => `http://127.0.0.1:${port}`,
+    });
+    const seen: number[] = [];
+    const reconnects: string[] = [];
+    try {
+      const end = await followRunLog(client, 'run-1', {
+        idleTimeoutMs: 300,
+        onChunk: c => seen.push(c.seq),
+        onReconnect: error => reconnects.push(String(error)),
+      });
+      expect(end).toEqual({ status: 'succeeded', reason: null });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    expect(seen).toEqual([0, 1]);
+    expect(reconnects).toEqual([
+      'Error: No data from the log stream of run run-1 for 300 ms',
+    ]);
+    expect(requests).toEqual([
+      '/runs/run-1/logs?follow=true',
+      '/runs/run-1/logs?follow=true&after=0',
+    ]);
   });
 });
