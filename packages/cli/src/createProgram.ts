@@ -1,40 +1,36 @@
 import { Command } from 'commander';
 import { RELEASE_COMMANDS_PLUGIN_ID } from '@internal/backstage-plugin-release-commands-common';
-
-/** Exit code for usage and configuration errors. */
-export const EXIT_USAGE = 2;
+import { ExitCode } from './CliError';
+import { DEFAULT_BACKEND_URL } from './connectToBackend';
+import { addCommandsCommand } from './commandsCommand';
+import { addHealthCommand } from './healthCommand';
+import { addLogsCommand } from './logsCommand';
+import { addRunCommand } from './runCommand';
 
 /** The command tree; `index.ts` runs it against `process.argv`. */
 export function createProgram(): Command {
   const program = new Command('release-commands')
     .description(
-      `Talk to the ${RELEASE_COMMANDS_PLUGIN_ID} backend of a Backstage portal`,
+      `Run and read release commands through the ${RELEASE_COMMANDS_PLUGIN_ID} backend of a Backstage portal. ` +
+        'The token comes from RELEASE_COMMANDS_TOKEN.',
     )
     .version('0.1.0')
-    .exitOverride(error => {
-      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-    });
-
-  program
-    .command('health')
-    .description('Check that the backend answers')
     .option(
       '--url <url>',
-      'backend base URL (default: $RELEASE_COMMANDS_URL or http://localhost:7007)',
+      `the backend's base URL (default: $RELEASE_COMMANDS_URL, else ${DEFAULT_BACKEND_URL})`,
     )
-    .action(async (options: { url?: string }) => {
-      const base =
-        options.url ??
-        process.env.RELEASE_COMMANDS_URL ??
-        'http://localhost:7007';
-      const res = await fetch(
-        new URL('/api/release-commands/health', base).toString(),
-      );
-      if (!res.ok) {
-        throw new Error(`${base} answered ${res.status} ${res.statusText}`);
-      }
-      process.stdout.write(`${base}: ${(await res.json()).status}\n`);
+    .configureOutput({
+      outputError: (message, write) =>
+        write(`release-commands: ${message.replace(/^error: /, '')}`),
+    })
+    // Settings above are inherited by the subcommands added below.
+    .exitOverride(error => {
+      process.exit(error.exitCode === 0 ? 0 : ExitCode.usage);
     });
 
+  addRunCommand(program);
+  addLogsCommand(program);
+  addCommandsCommand(program);
+  addHealthCommand(program);
   return program;
 }

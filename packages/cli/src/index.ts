@@ -3,11 +3,26 @@
  *
  * @packageDocumentation
  */
+import { CliError, ExitCode, report } from './CliError';
 import { createProgram } from './createProgram';
+
+/** Exits once stdout has taken everything, so piped output is never cut. */
+function exit() {
+  process.stdout.write('', () => process.exit());
+}
 
 createProgram()
   .parseAsync(process.argv)
-  .catch(error => {
-    process.stderr.write(`release-commands: ${error.message}\n`);
-    process.exit(2);
+  .then(exit, error => {
+    report(
+      error instanceof CliError
+        ? error
+        : {
+            exitCode: ExitCode.unknown,
+            message: `unexpected error: ${
+              error instanceof Error ? error.message : String(error)
+            }`,
+          },
+    );
+    exit();
   });

@@ -139,6 +139,8 @@ export class ReleaseCommandsClient {
        * 15 s) arrives for this long, so a silently dead connection is noticed.
        */
       idleTimeoutMs?: number;
+      /** Called once the stream is open. */
+      onOpen?: () => void;
       onChunk: (chunk: RunLogChunk) => void;
     },
   ): Promise<RunLogEnd> {
@@ -153,6 +155,7 @@ export class ReleaseCommandsClient {
     if (!res.body) {
       throw new Error(`The log of run ${id} came without a body`);
     }
+    options.onOpen?.();
     let end: RunLogEnd | undefined;
     const parser = createParser({
       onEvent: event => {

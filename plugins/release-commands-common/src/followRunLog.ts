@@ -2,11 +2,10 @@ import { ResponseError } from '@backstage/errors';
 import { ReleaseCommandsClient, RunLogEnd } from './ReleaseCommandsClient';
 import { RunLogChunk } from './runs';
 
-/** Attempts in a row without a new chunk before the log counts as lost. */
-const MAX_RECONNECTS = 8;
-const MAX_RECONNECT_DELAY_MS = 5_000;
+const MAX_RECONNECT_DELAY_MS = 2_000;
 /** Three of the server's 15-second keep-alives missed. */
 const IDLE_TIMEOUT_MS = 45_000;
+const GIVE_UP_AFTER_MS = 60_000;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise(resolve => {
@@ -24,9 +23,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Follows a run's log until the run ends, resuming after the last chunk seen
  * when the stream breaks or goes silent (a restarted backend, a proxy
  * timeout, a network blip), so each chunk reaches `onChunk` exactly once.
- * Refusals (401, 403, 404; not 408 or 429) are not retried; neither is
- * anything once `signal` is aborted. Shared by the tab, the scaffolder
- * action and the CLI.
+ * Gives up, with the last error, once no stream could be opened for
+ * `giveUpAfterMs`. Refusals (401, 403, 404; not 408 or 429) are not retried;
+ * neither is anything once `signal` is aborted. Shared by the tab, the
+ * scaffolder action and the CLI.
  *
  * @public
  */
@@ -37,40 +37,48 @@ export async function followRunLog(
     signal?: AbortSignal;
     /** Resume after this sequence number (default: from the start). */
     after?: number;
+    /** See `ReleaseCommandsClient.followLog`; defaults to 45 s. */
     idleTimeoutMs?: number;
-    maxReconnects?: number;
+    /** Defaults to 60 s. */
+    giveUpAfterMs?: number;
     onChunk(chunk: RunLogChunk): void;
+    /** Called before each new attempt; `attempt` is 1 for a fresh outage. */
     onReconnect?(error: unknown, attempt: number): void;
   },
 ): Promise<RunLogEnd> {
+  const giveUpAfterMs = options.giveUpAfterMs ?? GIVE_UP_AFTER_MS;
   let after = options.after;
   let attempt = 0;
-  const maxReconnects = options.maxReconnects ?? MAX_RECONNECTS;
-  const onChunk = (chunk: RunLogChunk) => {
-    after = chunk.seq;
-    attempt = 0;
-    options.onChunk(chunk);
-  };
+  let failingSince: number | undefined;
   for (;;) {
     try {
       return await client.followLog(runId, {
         after,
         signal: options.signal,
         idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
-        onChunk,
+        onOpen: () => {
+          attempt = 0;
+          failingSince = undefined;
+        },
+        onChunk: chunk => {
+          after = chunk.seq;
+          options.onChunk(chunk);
+        },
       });
     } catch (error) {
       const refused =
         ResponseError.is(error) &&
         error.statusCode < 500 &&
         ![408, 429].includes(error.statusCode);
-      if (options.signal?.aborted || refused || attempt >= maxReconnects) {
-        throw error;
-      }
+      if (options.signal?.aborted || refused) throw error;
+      const now = Date.now();
+      failingSince ??= now;
+      const left = giveUpAfterMs - (now - failingSince);
+      if (left <= 0) throw error;
       attempt += 1;
       options.onReconnect?.(error, attempt);
       await sleep(
-        Math.min(250 * 2 ** attempt, MAX_RECONNECT_DELAY_MS),
+        Math.min(125 * 2 ** attempt, MAX_RECONNECT_DELAY_MS, left),
         options.signal,
       );
     }

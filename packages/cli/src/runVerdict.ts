@@ -1,0 +1,65 @@
+import {
+  ReleaseCommandRun,
+  RunLogEnd,
+} from '@internal/backstage-plugin-release-commands-common';
+import { ExitCode, Verdict } from './CliError';
+import { plural } from './output';
+
+const MUST_NOT_PROCEED = 'The deployment must not proceed.';
+
+/**
+ * The exit code of a run that ended, and its reason in one line. Only a run
+ * that succeeded passes: an interrupted one may have half-applied a
+ * migration, so it fails like any other.
+ *
+ * `stoppedBy` names why this CLI cancelled the run (`--timeout of 900s
+ * reached`), when it did.
+ */
+export function runVerdict(
+  run: Pick<ReleaseCommandRun, 'id' | 'entityRef' | 'steps'>,
+  end: RunLogEnd,
+  stoppedBy?: string,
+): Verdict {
+  const reason = end.reason?.trim() || 'the backend gave no reason.';
+  const failed = (message: string): Verdict => ({
+    exitCode: ExitCode.failed,
+    message: `${message} ${MUST_NOT_PROCEED}`,
+  });
+  switch (end.status) {
+    case 'succeeded':
+      return {
+        exitCode: ExitCode.passed,
+        message:
+          run.steps.length === 0
+            ? `run ${run.id} passed: ${run.entityRef} has no enabled release commands.`
+            : `run ${run.id} passed: ${plural(
+                run.steps.length,
+                'release command',
+              )} of ${run.entityRef} succeeded.`,
+      };
+    case 'failed':
+      return failed(`run ${run.id} failed: ${reason}`);
+    case 'timed_out':
+      return failed(`run ${run.id} timed out: ${reason}`);
+    case 'cancelled':
+      return failed(
+        stoppedBy
+          ? `${stoppedBy}: cancelled run ${run.id} (${reason.replace(
+              /\.$/,
+              '',
+            )}).`
+          : `run ${run.id} was cancelled: ${reason}`,
+      );
+    case 'interrupted':
+      return failed(
+        `run ${run.id} was interrupted and did not complete, so it has not passed: ${reason}`,
+      );
+    default:
+      return {
+        exitCode: ExitCode.unknown,
+        message: `run ${run.id} ended in an unknown state (${String(
+          end.status,
+        )}); look it up before deploying.`,
+      };
+  }
+}
