@@ -5,3 +5,9 @@
  * @packageDocumentation
  */
 export { releaseCommandsPlugin, EntityReleaseCommandsContent } from './plugin';
+export {
+  releaseCommandsApiRef,
+  releaseCommandsApiFactory,
+  type ReleaseCommandsApi,
+} from './api/ReleaseCommandsApi';
+export { RELEASE_COMMANDS_IMAGE_ANNOTATION } from './annotations';

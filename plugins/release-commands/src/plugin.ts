@@ -2,6 +2,7 @@ import {
   createPlugin,
   createRoutableExtension,
 } from '@backstage/core-plugin-api';
+import { releaseCommandsApiFactory } from './api/ReleaseCommandsApi';
 import { legacyRootRouteRef } from './routes';
 
 /**
@@ -11,6 +12,7 @@ import { legacyRootRouteRef } from './routes';
  */
 export const releaseCommandsPlugin = createPlugin({
   id: 'release-commands',
+  apis: [releaseCommandsApiFactory],
   routes: {
     root: legacyRootRouteRef,
   },

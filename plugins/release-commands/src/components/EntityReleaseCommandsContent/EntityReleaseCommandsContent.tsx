@@ -1,32 +1,51 @@
 import { stringifyEntityRef } from '@backstage/catalog-model';
-import { InfoCard } from '@backstage/core-components';
+import {
+  useAppLocation,
+  useAppSearchParams,
+} from '@backstage/frontend-plugin-api';
 import { useEntity } from '@backstage/plugin-catalog-react';
-import Typography from '@material-ui/core/Typography';
+import Grid from '@material-ui/core/Grid';
+import { RELEASE_COMMANDS_IMAGE_ANNOTATION } from '../../annotations';
+import { CommandsEditor } from '../CommandsEditor/CommandsEditor';
+import { RunPage } from '../RunPage/RunPage';
+import { RunsTable } from '../RunsTable/RunsTable';
+
+/** The query parameter naming the run to show, as in `...?run=<id>`. */
+export const RUN_QUERY_PARAMETER = 'run';
 
 /**
- * The "Release commands" tab of an entity page.
+ * The "Release commands" tab of an entity page: the commands and their runs,
+ * or one run when the URL names it (`?run=<id>`).
  *
  * @public
  */
 export function EntityReleaseCommandsContent() {
   const { entity } = useEntity();
+  const entityRef = stringifyEntityRef(entity);
+  const { pathname } = useAppLocation();
+  const [searchParams, setSearchParams] = useAppSearchParams();
+  const runId = searchParams.get(RUN_QUERY_PARAMETER);
+
+  if (runId) {
+    return <RunPage key={runId} runId={runId} allRunsHref={pathname} />;
+  }
   return (
-    <InfoCard title="Release commands">
-      <Typography variant="body1" paragraph>
-        Release commands run during each deploy of{' '}
-        <code>{stringifyEntityRef(entity)}</code>, one after another, each in a
-        fresh container started from the new image: database migrations, content
-        repairs, self-tests. If one fails, the deploy does not go on.
-      </Typography>
-      <Typography variant="body2" color="textSecondary" paragraph>
-        Work that defines the runtime environment, such as compiling static
-        files or translations, belongs in the Dockerfile instead.
-      </Typography>
-      <Typography variant="body2" color="textSecondary">
-        A command that succeeds is not the end of a deploy: a later check can
-        still fail, leaving its changes (a migrated database) in place while the
-        previous release keeps serving.
-      </Typography>
-    </InfoCard>
+    <Grid container spacing={3}>
+      <Grid item xs={12}>
+        <CommandsEditor entityRef={entityRef} />
+      </Grid>
+      <Grid item xs={12}>
+        <RunsTable
+          entityRef={entityRef}
+          defaultImage={
+            entity.metadata.annotations?.[RELEASE_COMMANDS_IMAGE_ANNOTATION]
+          }
+          runHref={id =>
+            `${pathname}?${new URLSearchParams({ [RUN_QUERY_PARAMETER]: id })}`
+          }
+          onOpenRun={id => setSearchParams({ [RUN_QUERY_PARAMETER]: id })}
+        />
+      </Grid>
+    </Grid>
   );
 }

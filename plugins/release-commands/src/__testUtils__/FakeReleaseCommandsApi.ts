@@ -1,0 +1,241 @@
+import { ResponseError } from '@backstage/errors';
+import {
+  ReleaseCommand,
+  ReleaseCommandList,
+  ReleaseCommandRun,
+  RunLogEnd,
+} from '@internal/backstage-plugin-release-commands-common';
+import { ReleaseCommandsApi } from '../api/ReleaseCommandsApi';
+
+export const ENTITY_REF = 'component:default/demo-shop';
+const NOW = '2026-03-01T10:00:00.000Z';
+
+/** A refusal as the client throws it for a backend error response. */
+export function httpError(
+  status: number,
+  message: string,
+): Promise<ResponseError> {
+  const body = JSON.stringify({
+    error: { name: 'Error', message },
+    response: { statusCode: status },
+  });
+  return ResponseError.fromResponse({
+    status,
+    statusText: '',
+    headers: { get: () => 'application/json' },
+    text: async () => body,
+  } as unknown as Response);
+}
+
+export function aCommand(overrides: Partial<ReleaseCommand>): ReleaseCommand {
+  return {
+    id: '00000000-0000-4000-8000-000000000000',
+    label: 'A command',
+    command: 'true',
+    source: 'user',
+    enabled: true,
+    timeoutSeconds: null,
+    createdBy: 'user:default/guest',
+    createdAt: NOW,
+    updatedBy: 'user:default/guest',
+    updatedAt: NOW,
+    ...overrides,
+  };
+}
+
+/** The demo shop's commands, as the reference document's example has them. */
+export function demoShopCommands(): ReleaseCommandList {
+  return {
+    entityRef: ENTITY_REF,
+    revision: 3,
+    defaultTimeoutSeconds: 1800,
+    commands: [
+      aCommand({
+        id: '11111111-1111-4111-8111-111111111111',
+        label: 'Migrate database',
+        command: './manage.sh migrate',
+        source: 'framework',
+      }),
+      aCommand({
+        id: '22222222-2222-4222-8222-222222222222',
+        label: 'Security checks',
+        command: './manage.sh check-security',
+        source: 'template',
+        timeoutSeconds: 120,
+      }),
+      aCommand({
+        id: '33333333-3333-4333-8333-333333333333',
+        label: 'Fix tree',
+        command: './manage.sh fix-tree',
+        enabled: false,
+      }),
+    ],
+  };
+}
+
+export function aRun(overrides: Partial<ReleaseCommandRun>): ReleaseCommandRun {
+  return {
+    id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
+    entityRef: ENTITY_REF,
+    environment: 'default',
+    image: 'release-commands-demo/shop:1',
+    status: 'succeeded',
+    trigger: 'pipeline',
+    triggeredBy: 'plugin:ci',
+    envKeys: [],
+    reason: null,
+    createdAt: NOW,
+    startedAt: NOW,
+    finishedAt: '2026-03-01T10:00:04.200Z',
+    cancelRequestedAt: null,
+    cancelRequestedBy: null,
+    steps: [],
+    ...overrides,
+  };
+}
+
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value));
+
+/**
+ * An in-memory backend for one entity: it keeps revisions (and answers a
+ * stale one with 409, as the real one does) and runs. Every method is a
+ * jest mock, so tests can look at calls or replace an implementation.
+ */
+export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
+  list: ReleaseCommandList;
+  runs: ReleaseCommandRun[];
+  private nextId = 1;
+
+  constructor(
+    options: { list?: ReleaseCommandList; runs?: ReleaseCommandRun[] } = {},
+  ) {
+    this.list = options.list ?? demoShopCommands();
+    this.runs = options.runs ?? [];
+  }
+
+  /** Someone else saves in another tab. */
+  changeBehindTheUsersBack(list: Partial<ReleaseCommandList>) {
+    this.list = { ...this.list, ...list, revision: this.list.revision + 1 };
+  }
+
+  getCommands = jest.fn(async (_entityRef: string) => clone(this.list));
+
+  replaceCommands = jest.fn(
+    async (
+      _entityRef: string,
+      body: Parameters<ReleaseCommandsApi['replaceCommands']>[1],
+    ) => {
+      if (body.revision !== this.list.revision) {
+        throw await httpError(
+          409,
+          `The commands are at revision ${this.list.revision}, not ${body.revision}: reload and try again`,
+        );
+      }
+      const commands = body.commands.map(input => {
+        const existing = this.list.commands.find(c => c.id === input.id);
+        return aCommand({
+          ...existing,
+          id:
+            input.id ??
+            `99999999-9999-4999-8999-${String(this.nextId++).padStart(
+              12,
+              '0',
+            )}`,
+          source: existing?.source ?? 'user',
+          label: input.label,
+          command: input.command,
+          enabled: input.enabled ?? true,
+          timeoutSeconds: input.timeoutSeconds ?? null,
+        });
+      });
+      this.list = { ...this.list, revision: this.list.revision + 1, commands };
+      return clone(this.list);
+    },
+  );
+
+  appendCommand = jest.fn(async () => {
+    throw new Error('appendCommand is not used by the tab');
+  });
+
+  deleteCommand = jest.fn(async (_entityRef: string, id: string) => {
+    this.list = {
+      ...this.list,
+      revision: this.list.revision + 1,
+      commands: this.list.commands.filter(c => c.id !== id),
+    };
+    return clone(this.list);
+  });
+
+  getPresets = jest.fn(async () => []);
+
+  createRun = jest.fn(
+    async (
+      _entityRef: string,
+      body: Parameters<ReleaseCommandsApi['createRun']>[1],
+    ) => {
+      const run = aRun({
+        id: `bbbbbbbb-bbbb-4bbb-8bbb-${String(this.nextId++).padStart(
+          12,
+          '0',
+        )}`,
+        image: body.image,
+        environment: body.environment ?? 'default',
+        trigger: body.trigger ?? 'manual',
+        triggeredBy: 'user:default/guest',
+        envKeys: Object.keys(body.env ?? {}),
+        status: 'queued',
+        startedAt: null,
+        finishedAt: null,
+      });
+      this.runs.unshift(run);
+      return clone(run);
+    },
+  );
+
+  listRuns = jest.fn(
+    async (
+      _entityRef: string,
+      options: { limit?: number; cursor?: string } = {},
+    ) => {
+      const start = options.cursor ? Number(options.cursor) : 0;
+      const end = start + (options.limit ?? 20);
+      return {
+        runs: clone(this.runs.slice(start, end)),
+        ...(end < this.runs.length ? { nextCursor: String(end) } : {}),
+      };
+    },
+  );
+
+  getRun = jest.fn(async (id: string) => {
+    const run = this.runs.find(r => r.id === id);
+    if (!run) throw await httpError(404, `No run ${id}`);
+    return clone(run);
+  });
+
+  /** Like the backend: a queued run ends at once, a running one is asked to stop. */
+  cancelRun = jest.fn(async (id: string) => {
+    const run = this.runs.find(r => r.id === id);
+    if (!run) throw await httpError(404, `No run ${id}`);
+    Object.assign(run, {
+      cancelRequestedAt: NOW,
+      cancelRequestedBy: 'user:default/guest',
+      ...(run.status === 'queued'
+        ? { status: 'cancelled', finishedAt: NOW, reason: 'Cancelled' }
+        : {}),
+    });
+    return clone(run);
+  });
+
+  getLogText = jest.fn(async (_id: string) => '');
+
+  /** Ends at once with the run's status; tests stream by replacing it. */
+  followLog = jest.fn(
+    async (
+      id: string,
+      _options: Parameters<ReleaseCommandsApi['followLog']>[1],
+    ): Promise<RunLogEnd> => {
+      const run = await this.getRun(id);
+      return { status: run.status, reason: run.reason };
+    },
+  );
+}

@@ -1,0 +1,288 @@
+import { InfoCard } from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import { ReleaseCommandList } from '@internal/backstage-plugin-release-commands-common';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import Typography from '@material-ui/core/Typography';
+import { makeStyles } from '@material-ui/core/styles';
+import AddIcon from '@material-ui/icons/Add';
+import Alert from '@material-ui/lab/Alert';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
+import { errorMessage, responseStatus } from '../../lib/errors';
+import { ConfirmDialog } from '../ConfirmDialog/ConfirmDialog';
+import { CommandDialog } from './CommandDialog';
+import { NoCommandsYet } from './NoCommandsYet';
+import { CommandsList } from './CommandsList';
+import {
+  DraftCommand,
+  commandsDraftReducer,
+  hasUnsavedChanges,
+  initialDraft,
+  toCommandInputs,
+} from './commandsDraft';
+
+const useStyles = makeStyles(theme => ({
+  footer: {
+    display: 'flex',
+    alignItems: 'center',
+    gap: theme.spacing(1),
+    marginTop: theme.spacing(2),
+  },
+  status: { flex: 1 },
+  visuallyHidden: {
+    position: 'absolute',
+    width: 1,
+    height: 1,
+    overflow: 'hidden',
+    clip: 'rect(0 0 0 0)',
+    whiteSpace: 'nowrap',
+  },
+}));
+
+function ReadOnlyNotice() {
+  return (
+    <Alert severity="info">
+      You can see these commands but not change them: that needs the permission
+      to update this entity's release commands.
+    </Alert>
+  );
+}
+
+type OpenDialog =
+  | { kind: 'add' }
+  | { kind: 'edit'; command: DraftCommand }
+  | { kind: 'delete'; command: DraftCommand };
+
+type SaveState =
+  | { kind: 'idle' | 'saving' | 'saved' | 'conflict' | 'reloading' }
+  | { kind: 'error'; message: string };
+
+type FocusTarget = { key: string; direction: 'up' | 'down' };
+
+/**
+ * Edits the list locally (add, edit, delete, reorder) and writes it whole on
+ * save, naming the revision it read: if someone saved in between, the
+ * backend answers 409 and the user is offered the current list instead of
+ * silently overwriting it.
+ */
+export function CommandsEditorContent(props: {
+  entityRef: string;
+  list: ReleaseCommandList;
+  editable: boolean;
+  /** False while the permission is being checked: no notice flashes by. */
+  permissionKnown: boolean;
+}) {
+  const { entityRef, editable } = props;
+  const classes = useStyles();
+  const api = useApi(releaseCommandsApiRef);
+  const [draft, dispatch] = useReducer(
+    commandsDraftReducer,
+    props.list,
+    initialDraft,
+  );
+  const [dialog, setDialog] = useState<OpenDialog>();
+  const [save, setSave] = useState<SaveState>({ kind: 'idle' });
+  const [announcement, setAnnouncement] = useState('');
+  const dirty = hasUnsavedChanges(draft);
+  const { defaultTimeoutSeconds } = draft.saved;
+
+  // Keyboard moves keep focus on the moved row's button, so pressing it
+  // again keeps moving the same command.
+  const moveButtons = useRef(new Map<string, HTMLButtonElement>());
+  const focusAfterMove = useRef<FocusTarget>();
+  const moveButtonRef = useCallback(
+    (key: string, direction: 'up' | 'down') =>
+      (el: HTMLButtonElement | null) => {
+        if (el) moveButtons.current.set(`${key}:${direction}`, el);
+        else moveButtons.current.delete(`${key}:${direction}`);
+      },
+    [],
+  );
+  useEffect(() => {
+    const target = focusAfterMove.current;
+    focusAfterMove.current = undefined;
+    if (!target) return;
+    const other = target.direction === 'up' ? 'down' : 'up';
+    const preferred = moveButtons.current.get(
+      `${target.key}:${target.direction}`,
+    );
+    const button =
+      preferred && !preferred.disabled
+        ? preferred
+        : moveButtons.current.get(`${target.key}:${other}`);
+    button?.focus();
+  }, [draft.commands]);
+
+  const handleMove = (from: number, to: number, via: 'keyboard' | 'drag') => {
+    const moved = draft.commands[from];
+    if (!moved || to < 0 || to >= draft.commands.length || from === to) return;
+    dispatch({ type: 'move', from, to });
+    setAnnouncement(
+      `Moved ${moved.label} to position ${to + 1} of ${draft.commands.length}.`,
+    );
+    if (via === 'keyboard') {
+      focusAfterMove.current = {
+        key: moved.key,
+        direction: to < from ? 'up' : 'down',
+      };
+    }
+  };
+
+  const handleSave = async () => {
+    setSave({ kind: 'saving' });
+    try {
+      const saved = await api.replaceCommands(entityRef, {
+        revision: draft.saved.revision,
+        commands: toCommandInputs(draft.commands),
+      });
+      dispatch({ type: 'load', list: saved });
+      setSave({ kind: 'saved' });
+    } catch (error) {
+      setSave(
+        responseStatus(error) === 409
+          ? { kind: 'conflict' }
+          : { kind: 'error', message: errorMessage(error) },
+      );
+    }
+  };
+
+  const handleReload = async () => {
+    setSave({ kind: 'reloading' });
+    try {
+      dispatch({ type: 'load', list: await api.getCommands(entityRef) });
+      setSave({ kind: 'idle' });
+    } catch (error) {
+      setSave({ kind: 'error', message: errorMessage(error) });
+    }
+  };
+
+  const busy = save.kind === 'saving' || save.kind === 'reloading';
+  const addButton = editable && draft.commands.length > 0 && (
+    <Button
+      color="primary"
+      startIcon={<AddIcon />}
+      onClick={() => setDialog({ kind: 'add' })}
+      disabled={busy}
+    >
+      Add command
+    </Button>
+  );
+
+  return (
+    <InfoCard
+      title="Release commands"
+      subheader="Run in this order on every deploy, each in a fresh container from the new image. The first failure stops the deploy."
+      action={addButton}
+    >
+      {!editable && props.permissionKnown && <ReadOnlyNotice />}
+      {save.kind === 'conflict' && (
+        <Alert
+          severity="warning"
+          action={
+            <Button color="inherit" size="small" onClick={handleReload}>
+              Reload
+            </Button>
+          }
+        >
+          Someone else changed these commands since you opened them, so your
+          changes were not saved. Reload to see the current list (your unsaved
+          changes will be discarded), then make them again.
+        </Alert>
+      )}
+      {save.kind === 'error' && (
+        <Alert severity="error">
+          Could not save the commands: {save.message}
+        </Alert>
+      )}
+
+      {draft.commands.length === 0 ? (
+        <NoCommandsYet
+          defaultTimeoutSeconds={defaultTimeoutSeconds}
+          editable={editable}
+          onAdd={() => setDialog({ kind: 'add' })}
+        />
+      ) : (
+        <CommandsList
+          commands={draft.commands}
+          defaultTimeoutSeconds={defaultTimeoutSeconds}
+          editable={editable}
+          onMove={handleMove}
+          onToggle={(command, enabled) =>
+            dispatch({
+              type: 'update',
+              key: command.key,
+              settings: { ...command, enabled },
+            })
+          }
+          onEdit={command => setDialog({ kind: 'edit', command })}
+          onDelete={command => setDialog({ kind: 'delete', command })}
+          moveButtonRef={moveButtonRef}
+        />
+      )}
+
+      {editable && (
+        <Box className={classes.footer}>
+          <Typography
+            variant="body2"
+            color="textSecondary"
+            className={classes.status}
+          >
+            {dirty && 'You have unsaved changes.'}
+            {!dirty && save.kind === 'saved' && 'All changes saved.'}
+          </Typography>
+          <Button
+            onClick={() => dispatch({ type: 'load', list: draft.saved })}
+            disabled={!dirty || busy}
+          >
+            Discard changes
+          </Button>
+          <Button
+            variant="contained"
+            color="primary"
+            onClick={handleSave}
+            disabled={!dirty || busy}
+          >
+            {save.kind === 'saving' ? 'Saving…' : 'Save'}
+          </Button>
+        </Box>
+      )}
+      <div role="status" aria-live="polite" className={classes.visuallyHidden}>
+        {announcement}
+      </div>
+
+      {(dialog?.kind === 'add' || dialog?.kind === 'edit') && (
+        <CommandDialog
+          open
+          initial={dialog.kind === 'edit' ? dialog.command : undefined}
+          defaultTimeoutSeconds={defaultTimeoutSeconds}
+          onClose={() => setDialog(undefined)}
+          onSubmit={settings => {
+            dispatch(
+              dialog.kind === 'edit'
+                ? { type: 'update', key: dialog.command.key, settings }
+                : { type: 'add', settings },
+            );
+            setDialog(undefined);
+          }}
+        />
+      )}
+      {dialog?.kind === 'delete' && (
+        <ConfirmDialog
+          open
+          title="Delete this command?"
+          confirmLabel="Delete"
+          onClose={() => setDialog(undefined)}
+          onConfirm={() => {
+            dispatch({ type: 'remove', key: dialog.command.key });
+            setDialog(undefined);
+          }}
+        >
+          <strong>{dialog.command.label}</strong> (
+          <code>{dialog.command.command}</code>) leaves the list when you save.
+          Runs already made keep their record of it.
+        </ConfirmDialog>
+      )}
+    </InfoCard>
+  );
+}

@@ -1,0 +1,228 @@
+import { mockApis, renderInTestApp } from '@backstage/frontend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent, { UserEvent } from '@testing-library/user-event';
+import {
+  ENTITY_REF,
+  FakeReleaseCommandsApi,
+  aRun,
+  httpError,
+} from '../../__testUtils__/FakeReleaseCommandsApi';
+import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
+import { RUNS_PAGE_SIZE, RunsTable } from './RunsTable';
+
+jest.setTimeout(30_000);
+
+const runId = (n: number) =>
+  `cccccccc-cccc-4ccc-8ccc-${String(n).padStart(12, '0')}`;
+
+function renderRuns(
+  api: FakeReleaseCommandsApi,
+  options: { entityRef?: string; canRun?: boolean } = {},
+) {
+  const onOpenRun = jest.fn();
+  const rendered = renderInTestApp(
+    <RunsTable
+      entityRef={options.entityRef ?? ENTITY_REF}
+      defaultImage="release-commands-demo/shop:1"
+      runHref={id => `/runs?run=${id}`}
+      onOpenRun={onOpenRun}
+    />,
+    {
+      apis: [
+        [releaseCommandsApiRef, api],
+        mockApis.permission({
+          authorize:
+            options.canRun === false
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW,
+        }),
+      ],
+    },
+  );
+  return { onOpenRun, rendered };
+}
+
+function rows() {
+  // The first row is the header.
+  return screen.getAllByRole('row').slice(1);
+}
+
+describe('RunsTable', () => {
+  let user: UserEvent;
+  beforeEach(() => {
+    user = userEvent.setup({ delay: null });
+  });
+
+  it('shows each run with its status, image, environment, trigger and duration', async () => {
+    const api = new FakeReleaseCommandsApi({
+      runs: [
+        aRun({
+          id: runId(2),
+          status: 'failed',
+          environment: 'production',
+          image: 'registry.example.com/shop:1.4.2',
+          trigger: 'pipeline',
+          triggeredBy: 'plugin:ci',
+          startedAt: '2026-03-01T10:00:00.000Z',
+          finishedAt: '2026-03-01T10:01:05.000Z',
+        }),
+        aRun({
+          id: runId(1),
+          status: 'succeeded',
+          trigger: 'manual',
+          triggeredBy: 'user:default/guest',
+        }),
+      ],
+    });
+    const { onOpenRun } = renderRuns(api);
+
+    await waitFor(() => expect(rows()).toHaveLength(2));
+    const [failed, succeeded] = rows();
+    expect(within(failed).getByText('Failed')).toBeInTheDocument();
+    expect(
+      within(failed).getByText('registry.example.com/shop:1.4.2'),
+    ).toBeInTheDocument();
+    expect(within(failed).getByText('production')).toBeInTheDocument();
+    expect(within(failed).getByText('plugin:ci')).toBeInTheDocument();
+    expect(within(failed).getByText('deploy pipeline')).toBeInTheDocument();
+    expect(within(failed).getByText('1 min 5 s')).toBeInTheDocument();
+    expect(within(succeeded).getByText('Succeeded')).toBeInTheDocument();
+    expect(within(succeeded).getByText('by hand')).toBeInTheDocument();
+    expect(within(succeeded).getByText('4.2 s')).toBeInTheDocument();
+    expect(within(failed).getByRole('link')).toHaveAttribute(
+      'href',
+      `/runs?run=${runId(2)}`,
+    );
+
+    // material-table tells a click from a double click by waiting a moment.
+    await user.click(within(failed).getByText('production'));
+    await waitFor(() => expect(onOpenRun).toHaveBeenCalledWith(runId(2)));
+  });
+
+  it('pages through older runs with the cursor the API gives', async () => {
+    const api = new FakeReleaseCommandsApi({
+      runs: Array.from({ length: RUNS_PAGE_SIZE + 3 }, (_, i) =>
+        aRun({ id: runId(i), environment: `env-${i}` }),
+      ),
+    });
+    renderRuns(api);
+
+    await waitFor(() => expect(rows()).toHaveLength(RUNS_PAGE_SIZE));
+    expect(screen.getByText('Page 1')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Newer' })).toBeDisabled();
+
+    await user.click(screen.getByRole('button', { name: 'Older' }));
+    await waitFor(() => expect(rows()).toHaveLength(3));
+    expect(screen.getByText('env-10')).toBeInTheDocument();
+    expect(api.listRuns).toHaveBeenLastCalledWith(ENTITY_REF, {
+      limit: RUNS_PAGE_SIZE,
+      cursor: String(RUNS_PAGE_SIZE),
+    });
+    expect(screen.getByRole('button', { name: 'Older' })).toBeDisabled();
+
+    await user.click(screen.getByRole('button', { name: 'Newer' }));
+    await waitFor(() => expect(rows()).toHaveLength(RUNS_PAGE_SIZE));
+    expect(screen.getByText('env-0')).toBeInTheDocument();
+  });
+
+  it('says so when there are no runs yet', async () => {
+    renderRuns(new FakeReleaseCommandsApi());
+    expect(await screen.findByText(/No runs yet/)).toBeInTheDocument();
+  });
+
+  it('shows why the runs could not be loaded', async () => {
+    const api = new FakeReleaseCommandsApi();
+    api.listRuns.mockImplementation(async () => {
+      throw await httpError(403, 'Not allowed to read the runs');
+    });
+    renderRuns(api);
+    expect(
+      await screen.findByText(/Could not load the runs: Not allowed/),
+    ).toBeInTheDocument();
+  });
+
+  it('checks the image reference before starting a run, then opens it', async () => {
+    const api = new FakeReleaseCommandsApi();
+    const { onOpenRun } = renderRuns(api);
+
+    await user.click(
+      await screen.findByRole('button', { name: 'Run release commands' }),
+    );
+    const dialog = screen.getByRole('dialog', { name: 'Run release commands' });
+    const image = within(dialog).getByLabelText(/image/i);
+    expect(image).toHaveValue('release-commands-demo/shop:1');
+
+    await user.clear(image);
+    await user.type(image, 'Shop:Latest!');
+    await user.click(within(dialog).getByRole('button', { name: 'Run' }));
+    expect(
+      within(dialog).getByText(/Image must be an image reference such as/),
+    ).toBeInTheDocument();
+
+    await user.type(within(dialog).getByLabelText(/environment/i), 'Prod');
+    expect(
+      within(dialog).getByText(/Environment must be a short lower-case name/),
+    ).toBeInTheDocument();
+    await user.type(within(dialog).getByLabelText(/variables/i), 'not a pair');
+    expect(
+      within(dialog).getByText('Line 1 must look like NAME=value'),
+    ).toBeInTheDocument();
+    expect(api.createRun).not.toHaveBeenCalled();
+
+    await user.clear(image);
+    await user.type(image, 'registry.example.com/shop:1.4.2');
+    await user.clear(within(dialog).getByLabelText(/environment/i));
+    await user.type(within(dialog).getByLabelText(/environment/i), 'test');
+    await user.clear(within(dialog).getByLabelText(/variables/i));
+    await user.type(
+      within(dialog).getByLabelText(/variables/i),
+      'SHOP_HTTPS_ENFORCED=yes',
+    );
+    await user.click(within(dialog).getByRole('button', { name: 'Run' }));
+
+    await waitFor(() => expect(onOpenRun).toHaveBeenCalled());
+    expect(api.createRun).toHaveBeenCalledWith(ENTITY_REF, {
+      image: 'registry.example.com/shop:1.4.2',
+      environment: 'test',
+      env: { SHOP_HTTPS_ENFORCED: 'yes' },
+      trigger: 'manual',
+    });
+    expect(onOpenRun).toHaveBeenCalledWith(api.runs[0].id);
+  });
+
+  it("shows the server's refusal in the dialog", async () => {
+    const api = new FakeReleaseCommandsApi();
+    api.createRun.mockImplementationOnce(async () => {
+      throw await httpError(
+        409,
+        'component:default/demo-shop already has an active run in default: run 1234',
+      );
+    });
+    const { onOpenRun } = renderRuns(api);
+    await user.click(
+      await screen.findByRole('button', { name: 'Run release commands' }),
+    );
+    await user.click(screen.getByRole('button', { name: 'Run' }));
+
+    expect(
+      await screen.findByText(/already has an active run in default/),
+    ).toBeInTheDocument();
+    expect(onOpenRun).not.toHaveBeenCalled();
+    expect(screen.getByRole('dialog')).toBeInTheDocument();
+  });
+
+  it('offers no run button without the permission to start runs', async () => {
+    const api = new FakeReleaseCommandsApi({ runs: [aRun({})] });
+    renderRuns(api, {
+      entityRef: 'component:default/no-runs-allowed',
+      canRun: false,
+    });
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    await waitFor(() =>
+      expect(
+        screen.queryByRole('button', { name: 'Run release commands' }),
+      ).toBeNull(),
+    );
+  });
+});
