@@ -1,15 +1,13 @@
 import { useApi } from '@backstage/core-plugin-api';
 import {
+  followRunLog,
   RunLogChunk,
   RunLogEnd,
 } from '@internal/backstage-plugin-release-commands-common';
 import { useEffect, useRef, useState } from 'react';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
-import { responseStatus } from '../../lib/errors';
 import { styleChunk } from './styleChunk';
 
-/** How long to wait before following again after the stream broke. */
-export const LOG_RESUME_DELAY_MS = 1500;
 // Lines can arrive thousands a second; render them in batches.
 const RENDER_INTERVAL_MS = 100;
 
@@ -22,21 +20,11 @@ export type RunLogState = {
   error?: Error;
 };
 
-function wait(ms: number, signal: AbortSignal) {
-  return new Promise<void>(resolve => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 /**
- * Follows a run's log from its first line to the run's end. When the stream
- * breaks (a network blip, a backend restart) it waits a moment and follows
- * again after the last sequence number received, so nothing is lost or
- * shown twice. A refusal (403, 404) is final.
+ * Follows a run's log from its first line to the run's end with the shared
+ * resuming follower: when the stream breaks (a network blip, a backend
+ * restart) it follows again after the last sequence number received, so
+ * nothing is lost or shown twice. A refusal (403, 404) is final.
  */
 export function useRunLog(
   runId: string,
@@ -73,29 +61,29 @@ export function useRunLog(
 
     setState({ text: '', styledText: '', phase: 'following' });
     (async () => {
-      while (!signal.aborted) {
-        try {
-          const end = await api.followLog(runId, {
-            after: lastSeq,
-            signal,
-            onChunk,
-          });
-          render();
-          setState(s => ({ ...s, phase: 'ended' }));
-          onEnd.current?.(end);
-          return;
-        } catch (error) {
-          if (signal.aborted) return;
-          render();
-          const status = responseStatus(error);
-          if (status !== undefined && status >= 400 && status < 500) {
-            setState(s => ({ ...s, phase: 'failed', error: error as Error }));
-            return;
-          }
-          setState(s => ({ ...s, phase: 'reconnecting' }));
-          await wait(LOG_RESUME_DELAY_MS, signal);
-          if (!signal.aborted) setState(s => ({ ...s, phase: 'following' }));
-        }
+      try {
+        const end = await followRunLog(api, runId, {
+          signal,
+          // Someone is watching: keep trying while the page is open.
+          giveUpAfterMs: Number.POSITIVE_INFINITY,
+          onChunk: chunk => {
+            onChunk(chunk);
+            setState(s =>
+              s.phase === 'reconnecting' ? { ...s, phase: 'following' } : s,
+            );
+          },
+          onReconnect: () => {
+            render();
+            setState(s => ({ ...s, phase: 'reconnecting' }));
+          },
+        });
+        render();
+        setState(s => ({ ...s, phase: 'ended' }));
+        onEnd.current?.(end);
+      } catch (error) {
+        if (signal.aborted) return;
+        render();
+        setState(s => ({ ...s, phase: 'failed', error: error as Error }));
       }
     })();
 
