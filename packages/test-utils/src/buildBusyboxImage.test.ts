@@ -3,6 +3,10 @@ import { PassThrough } from 'node:stream';
 import { buildBusyboxImage } from './buildBusyboxImage';
 import { requireDocker } from './requireDocker';
 
+// Real containers and backends on a shared 2-CPU CI machine: a safety net, not
+// a timing assertion.
+jest.setTimeout(60_000);
+
 describe('buildBusyboxImage', () => {
   let docker: Docker;
 

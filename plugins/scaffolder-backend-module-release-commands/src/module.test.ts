@@ -23,7 +23,7 @@ import yaml from 'yaml';
 import { scaffolderModuleReleaseCommands } from './module';
 
 // Containers, and a scaffolder task worker that polls.
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
 const TEMPLATES_DIR = path.resolve(__dirname, '../../../examples/templates');
 const USER = 'user:default/ada';

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { DockerExecutor } from './DockerExecutor';
 import { DockerExecutorOptions } from './readDockerExecutorOptions';
 
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
 const MISSING_IMAGE = 'release-commands-test/does-not-exist:1';
 

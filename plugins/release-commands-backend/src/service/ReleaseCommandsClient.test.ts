@@ -11,6 +11,10 @@ import {
 import { AddressInfo } from 'node:net';
 import { startPlugin } from '../__testUtils__/startPlugin';
 
+// Real containers and backends on a shared 2-CPU CI machine: a safety net, not
+// a timing assertion.
+jest.setTimeout(60_000);
+
 /** The shared client against the real plugin and a real engine. */
 describe('ReleaseCommandsClient', () => {
   let image: string;

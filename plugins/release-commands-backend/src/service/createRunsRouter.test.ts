@@ -14,6 +14,10 @@ import Docker from 'dockerode';
 import { AddressInfo } from 'node:net';
 import { startPlugin } from '../__testUtils__/startPlugin';
 
+// Real containers and backends on a shared 2-CPU CI machine: a safety net, not
+// a timing assertion.
+jest.setTimeout(60_000);
+
 const { databases, ids } = createTestDatabases();
 const SHOP = '/entities/component/default/shop';
 

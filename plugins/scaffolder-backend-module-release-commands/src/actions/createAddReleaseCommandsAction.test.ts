@@ -8,6 +8,10 @@ import {
 } from '../__testUtils__/startReleaseCommands';
 import { createAddReleaseCommandsAction } from './createAddReleaseCommandsAction';
 
+// Real containers and backends on a shared 2-CPU CI machine: a safety net, not
+// a timing assertion.
+jest.setTimeout(60_000);
+
 type Services = Awaited<ReturnType<typeof startReleaseCommands>>;
 
 describe('release-commands:add', () => {

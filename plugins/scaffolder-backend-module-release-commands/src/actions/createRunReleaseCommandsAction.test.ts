@@ -11,7 +11,7 @@ import {
 import { createRunReleaseCommandsAction } from './createRunReleaseCommandsAction';
 
 // Containers, and a scaffolder task worker that polls.
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
 type Services = Awaited<ReturnType<typeof startReleaseCommands>>;
 
