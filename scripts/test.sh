@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, command 2: install what is needed and run every test: the type
 # check, each package's suite (Jest, on SQLite and PostgreSQL, against a real
-# Docker engine) and the whole-stack suites under test/. Ends with one line
+# Docker engine), the whole-stack suites under test/ and the end-to-end suite
+# in a real browser. Ends with one line
 # "N passed, N failed".
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
@@ -30,4 +31,8 @@ echo "== Whole-stack suites (serial: they restart the engine and kill the backen
 (cd test/runs && CI=true yarn backstage-cli package test --runInBand \
   --json --outputFile="$results/runs.jest.json")
 
-node scripts/summarize-tests.js "$results" packages,runs
+echo "== End to end (the portal as scripts/start.sh starts it, in headless Chromium)"
+(cd test/e2e && CI=true yarn backstage-cli package test --runInBand \
+  --json --outputFile="$results/e2e.jest.json")
+
+node scripts/summarize-tests.js "$results" packages,runs,e2e

@@ -54,7 +54,7 @@ describe('RunsTable', () => {
     user = userEvent.setup({ delay: null });
   });
 
-  it('shows each run with its status, image, environment, trigger and duration', async () => {
+  it('shows each run with its status, image, environment, trigger, duration and reason', async () => {
     const api = new FakeReleaseCommandsApi({
       runs: [
         aRun({
@@ -66,6 +66,8 @@ describe('RunsTable', () => {
           triggeredBy: 'plugin:ci',
           startedAt: '2026-03-01T10:00:00.000Z',
           finishedAt: '2026-03-01T10:01:05.000Z',
+          reason:
+            '"Security checks" exited with code 1. The deployment must not proceed.',
         }),
         aRun({
           id: runId(1),
@@ -87,6 +89,9 @@ describe('RunsTable', () => {
     expect(within(failed).getByText('plugin:ci')).toBeInTheDocument();
     expect(within(failed).getByText('deploy pipeline')).toBeInTheDocument();
     expect(within(failed).getByText('1 min 5 s')).toBeInTheDocument();
+    expect(
+      within(failed).getByText(/"Security checks" exited with code 1/),
+    ).toBeInTheDocument();
     expect(within(succeeded).getByText('Succeeded')).toBeInTheDocument();
     expect(within(succeeded).getByText('by hand')).toBeInTheDocument();
     expect(within(succeeded).getByText('4.2 s')).toBeInTheDocument();

@@ -112,6 +112,11 @@ export function RunsTable(props: {
       title: 'Duration',
       render: run => elapsed(run.startedAt, run.finishedAt) || '–',
     },
+    {
+      // Why a run did not pass, so the history answers without opening it.
+      title: 'Reason',
+      render: run => <Typography variant="body2">{run.reason}</Typography>,
+    },
   ];
 
   return (
