@@ -78,7 +78,7 @@ export class DatabaseRunsStore implements RunsStore {
   private constructor(private readonly db: Knex) {}
 
   async createRun(run: NewRun): Promise<ReleaseCommandRun> {
-    const now = new Date();
+    const now = nextCreationTime();
     try {
       await this.db.transaction(async tx => {
         await tx(RUNS).insert({
@@ -477,6 +477,18 @@ async function endRun(
     .where({ run_id: runId, status: 'pending' })
     .update({ status: 'skipped' });
   return true;
+}
+
+let lastCreationTime = 0;
+
+/**
+ * Now, but later than any run this process created before: queued runs start
+ * in creation order, and two created in the same millisecond would otherwise
+ * tie.
+ */
+function nextCreationTime(): Date {
+  lastCreationTime = Math.max(Date.now(), lastCreationTime + 1);
+  return new Date(lastCreationTime);
 }
 
 function activeKey(entityRef: string, environment: string): string {

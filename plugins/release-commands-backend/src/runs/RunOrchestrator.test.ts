@@ -381,8 +381,9 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
       maxRunning: 5,
     });
     await runsStore.startStep(orphan.id, 0);
-    await waitFor(
-      async () => (await runsStore.getRun(orphan.id))?.status === 'interrupted',
+    // The closing lines follow the status change.
+    await waitFor(async () =>
+      (await logOf(orphan.id)).includes('Release commands interrupted'),
     );
     await expect(runsStore.getRun(orphan.id)).resolves.toMatchObject({
       status: 'interrupted',

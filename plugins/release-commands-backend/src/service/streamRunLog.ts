@@ -105,7 +105,12 @@ export async function streamRunLogEvents(
     }
     const run = await source.store.getRun(runId);
     if (!run || isFinalRunStatus(run.status)) {
-      // One more read: lines written just before the run ended.
+      // One more read: lines written just before the run ended. A run that
+      // recovery interrupted gets its closing lines just after, from
+      // whichever instance noticed: give them a moment.
+      if (run?.status === 'interrupted') {
+        await source.events.wait(runId, POLL_MS, closed.signal);
+      }
       ended = true;
       continue;
     }
