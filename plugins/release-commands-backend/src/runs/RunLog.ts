@@ -254,8 +254,9 @@ export class RunLog {
  * falls inside (so the seam note starts a line), and the rest.
  */
 function splitHead(text: string, bytes: number): [string, string] {
+  // Counted before copying: nearly every chunk fits whole.
+  if (Buffer.byteLength(text) <= bytes) return [text, ''];
   const buffer = Buffer.from(text);
-  if (buffer.length <= bytes) return [text, ''];
   let cut = characterBoundary(buffer, Math.max(0, bytes));
   // (lastIndexOf counts a negative offset from the end: only search inside.)
   const newline = cut > 0 ? buffer.lastIndexOf(0x0a, cut - 1) : -1;
@@ -268,8 +269,8 @@ function splitHead(text: string, bytes: number): [string, string] {
  * rest starting after a line break when one falls inside, and the rest.
  */
 function splitTail(text: string, bytes: number): [string, string] {
+  if (Buffer.byteLength(text) <= bytes) return ['', text];
   const buffer = Buffer.from(text);
-  if (buffer.length <= bytes) return ['', text];
   let cut = characterBoundary(buffer, buffer.length - bytes);
   const newline = buffer.indexOf(0x0a, cut);
   if (newline >= 0 && newline + 1 < buffer.length) cut = newline + 1;

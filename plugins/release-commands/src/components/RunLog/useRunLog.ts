@@ -60,6 +60,7 @@ export function useRunLog(
     };
 
     setState({ text: '', styledText: '', phase: 'following' });
+    let reconnecting = false;
     (async () => {
       try {
         const end = await followRunLog(api, runId, {
@@ -68,11 +69,14 @@ export function useRunLog(
           giveUpAfterMs: Number.POSITIVE_INFINITY,
           onChunk: chunk => {
             onChunk(chunk);
-            setState(s =>
-              s.phase === 'reconnecting' ? { ...s, phase: 'following' } : s,
-            );
+            // Only the first chunk after a reconnect changes the phase.
+            if (reconnecting) {
+              reconnecting = false;
+              setState(s => ({ ...s, phase: 'following' }));
+            }
           },
           onReconnect: () => {
+            reconnecting = true;
             render();
             setState(s => ({ ...s, phase: 'reconnecting' }));
           },
