@@ -10,8 +10,8 @@ import proxyBackend from '@backstage/plugin-proxy-backend';
 import scaffolderBackend from '@backstage/plugin-scaffolder-backend';
 import signalsBackend from '@backstage/plugin-signals-backend';
 import userSettingsBackend from '@backstage/plugin-user-settings-backend';
-import releaseCommandsBackend from '@internal/backstage-plugin-release-commands-backend';
-import scaffolderReleaseCommands from '@internal/backstage-plugin-scaffolder-backend-module-release-commands';
+import releaseCommandsBackend from '@release-commands/backstage-plugin-release-commands-backend';
+import scaffolderReleaseCommands from '@release-commands/backstage-plugin-scaffolder-backend-module-release-commands';
 
 /**
  * Every backend feature of the portal. Kept apart from index.ts so a test can

@@ -1,4 +1,4 @@
-import { RunLogChunk } from '@internal/backstage-plugin-release-commands-common';
+import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 
 export type LogPrinterOptions = {
   /** Where the log goes: stdout, or stderr when stdout carries JSON. */

@@ -3,7 +3,7 @@ import {
   entityRefSchema,
   ReleaseCommand,
   ReleaseCommandList,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { Command } from 'commander';
 import { usageError } from './CliError';
 import { connectToBackend, requestFailure } from './connectToBackend';

@@ -1,4 +1,4 @@
-import { ReleaseCommandsClient } from '@internal/backstage-plugin-release-commands-common';
+import { ReleaseCommandsClient } from '@release-commands/backstage-plugin-release-commands-common';
 import { ResponseError } from '@backstage/errors';
 import { CliError, ExitCode, usageError } from './CliError';
 

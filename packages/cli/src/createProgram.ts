@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { RELEASE_COMMANDS_PLUGIN_ID } from '@internal/backstage-plugin-release-commands-common';
+import { RELEASE_COMMANDS_PLUGIN_ID } from '@release-commands/backstage-plugin-release-commands-common';
 import { ExitCode } from './CliError';
 import { DEFAULT_BACKEND_URL } from './connectToBackend';
 import { addCommandsCommand } from './commandsCommand';

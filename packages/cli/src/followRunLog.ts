@@ -2,7 +2,7 @@ import {
   followRunLog as followSharedRunLog,
   RunLogChunk,
   RunLogEnd,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { BackendConnection, describeError } from './connectToBackend';
 
 export type FollowRunLogOptions = {

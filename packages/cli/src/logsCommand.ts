@@ -1,4 +1,4 @@
-import { runIdSchema } from '@internal/backstage-plugin-release-commands-common';
+import { runIdSchema } from '@release-commands/backstage-plugin-release-commands-common';
 import { Command, Option } from 'commander';
 import { report, usageError } from './CliError';
 import { connectToBackend, requestFailure } from './connectToBackend';

@@ -2,7 +2,7 @@ import {
   CreateRunRequest,
   createRunRequestSchema,
   entityRefSchema,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import fs from 'node:fs';
 import { usageError } from './CliError';
 import { describeFlagErrors } from './describeFlagErrors';

@@ -1,13 +1,13 @@
 import {
   CommandInput,
   ReleaseCommandsClient,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import {
   BackendProcess,
   buildBusyboxImage,
   requireDocker,
   startBackendProcess,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/test-utils';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,7 +1,7 @@
 import {
   CreateRunRequest,
   ReleaseCommandRun,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { Command, Option } from 'commander';
 import readline from 'node:readline';
 import { CliError, ExitCode, report, Verdict } from './CliError';

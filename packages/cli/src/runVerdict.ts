@@ -1,7 +1,7 @@
 import {
   ReleaseCommandRun,
   RunLogEnd,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { ExitCode, Verdict } from './CliError';
 import { plural } from './output';
 

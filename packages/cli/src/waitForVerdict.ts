@@ -1,4 +1,4 @@
-import { ReleaseCommandRun } from '@internal/backstage-plugin-release-commands-common';
+import { ReleaseCommandRun } from '@release-commands/backstage-plugin-release-commands-common';
 import { ExitCode, Verdict } from './CliError';
 import { BackendConnection, describeError } from './connectToBackend';
 import { followRunLog, LostContactError } from './followRunLog';

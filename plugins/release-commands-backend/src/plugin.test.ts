@@ -8,8 +8,8 @@ import {
   ReleaseCommandExecutor,
   releaseCommandsExecutorExtensionPoint,
   StepRequest,
-} from '@internal/backstage-plugin-release-commands-node';
-import { createTestDatabases } from '@internal/release-commands-test-utils';
+} from '@release-commands/backstage-plugin-release-commands-node';
+import { createTestDatabases } from '@release-commands/test-utils';
 import request from 'supertest';
 import { releaseCommandsPlugin } from './plugin';
 

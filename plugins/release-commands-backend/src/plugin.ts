@@ -2,11 +2,11 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import { releaseCommandsPermissions } from '@internal/backstage-plugin-release-commands-common';
+import { releaseCommandsPermissions } from '@release-commands/backstage-plugin-release-commands-common';
 import {
   ReleaseCommandExecutor,
   releaseCommandsExecutorExtensionPoint,
-} from '@internal/backstage-plugin-release-commands-node';
+} from '@release-commands/backstage-plugin-release-commands-node';
 import { DatabaseReleaseCommandsStore } from './database/DatabaseReleaseCommandsStore';
 import { DatabaseRunsStore } from './database/DatabaseRunsStore';
 import { checkDockerEngine } from './docker/checkDockerEngine';

@@ -6,7 +6,7 @@ import {
 import {
   RELEASE_COMMANDS_PLUGIN_ID,
   ReleaseCommandsClient,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 
 /** @public */
 export type ReleaseCommandsServiceClientOptions = {

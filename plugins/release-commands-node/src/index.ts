@@ -5,6 +5,6 @@
  * @packageDocumentation
  */
 
-export { RELEASE_COMMANDS_PLUGIN_ID } from '@internal/backstage-plugin-release-commands-common';
+export { RELEASE_COMMANDS_PLUGIN_ID } from '@release-commands/backstage-plugin-release-commands-common';
 export * from './executor';
 export * from './createReleaseCommandsServiceClient';

@@ -8,13 +8,13 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 // The plugin that the actions call, started beside the scaffolder as in the portal.
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import releaseCommandsPlugin from '@internal/backstage-plugin-release-commands-backend';
-import { ReleaseCommandsClient } from '@internal/backstage-plugin-release-commands-common';
+import releaseCommandsPlugin from '@release-commands/backstage-plugin-release-commands-backend';
+import { ReleaseCommandsClient } from '@release-commands/backstage-plugin-release-commands-common';
 import {
   buildBusyboxImage,
   BUSYBOX_TEST_IMAGE,
   requireDocker,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/test-utils';
 import fs from 'node:fs';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';

@@ -8,8 +8,8 @@ import {
   ReleaseCommandList,
   ReleaseCommandRun,
   releaseCommandPresets,
-} from '@internal/backstage-plugin-release-commands-common';
-import { requireDocker } from '@internal/release-commands-test-utils';
+} from '@release-commands/backstage-plugin-release-commands-common';
+import { requireDocker } from '@release-commands/test-utils';
 import path from 'node:path';
 import { Browser, Page } from 'playwright-core';
 import { launchChromium } from './chromium';

@@ -3,7 +3,7 @@ import {
   buildBusyboxImage,
   requireDocker,
   startBackendProcess,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/test-utils';
 import Docker from 'dockerode';
 import { labelledContainers, runsApi } from './runs';
 

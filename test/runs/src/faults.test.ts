@@ -4,7 +4,7 @@ import {
   requireDocker,
   restartDockerEngine,
   startBackendProcess,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/test-utils';
 import Docker from 'dockerode';
 import { labelledContainers, runsApi, waitFor } from './runs';
 

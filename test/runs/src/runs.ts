@@ -1,11 +1,11 @@
 import type {
   ReleaseCommandRun,
   RunLogChunk,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import {
   BackendProcess,
   readServerSentEvents,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/test-utils';
 import Docker from 'dockerode';
 
 /** What the suites do through the API of a backend process. */

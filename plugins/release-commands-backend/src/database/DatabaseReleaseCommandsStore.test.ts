@@ -1,6 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
-import { createTestDatabases } from '@internal/release-commands-test-utils';
+import { createTestDatabases } from '@release-commands/test-utils';
 import { DatabaseReleaseCommandsStore } from './DatabaseReleaseCommandsStore';
 
 const { databases, ids } = createTestDatabases();

@@ -6,7 +6,7 @@ import {
   MAX_COMMANDS_PER_ENTITY,
   ReleaseCommand,
   sameCommandSettings,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { lockRows } from './lockRows';

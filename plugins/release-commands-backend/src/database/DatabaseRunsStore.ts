@@ -9,7 +9,7 @@ import {
   RunStep,
   RunTrigger,
   StepStatus,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { Knex } from 'knex';
 import { lockRows } from './lockRows';
 import { migratedClient } from './migrateDatabase';

@@ -2,7 +2,7 @@ import {
   CommandInput,
   CommandSource,
   ReleaseCommand,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 
 /** An entity's commands in run order and the revision they were read at. */
 export type StoredCommandList = {

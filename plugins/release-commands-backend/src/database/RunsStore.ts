@@ -5,7 +5,7 @@ import {
   RunStatus,
   RunTrigger,
   StepStatus,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 
 /** A run to create, with the commands it snapshots. */
 export type NewRun = {

@@ -1,4 +1,4 @@
-import { createTestDatabases } from '@internal/release-commands-test-utils';
+import { createTestDatabases } from '@release-commands/test-utils';
 import { migrateDatabase } from './migrateDatabase';
 
 const { databases, ids } = createTestDatabases();

@@ -5,7 +5,7 @@ import {
 import { Knex } from 'knex';
 
 const migrationsDir = resolvePackagePath(
-  '@internal/backstage-plugin-release-commands-backend',
+  '@release-commands/backstage-plugin-release-commands-backend',
   'migrations',
 );
 

@@ -2,11 +2,8 @@ import {
   ExecutorError,
   StepRequest,
   StepResult,
-} from '@internal/backstage-plugin-release-commands-node';
-import {
-  buildBusyboxImage,
-  requireDocker,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/backstage-plugin-release-commands-node';
+import { buildBusyboxImage, requireDocker } from '@release-commands/test-utils';
 import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';

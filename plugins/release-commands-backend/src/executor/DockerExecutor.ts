@@ -4,7 +4,7 @@ import {
   ReleaseCommandExecutor,
   StepRequest,
   StepResult,
-} from '@internal/backstage-plugin-release-commands-node';
+} from '@release-commands/backstage-plugin-release-commands-node';
 import Docker from 'dockerode';
 import { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';

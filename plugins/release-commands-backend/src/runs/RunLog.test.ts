@@ -1,4 +1,4 @@
-import { RunLogChunk } from '@internal/backstage-plugin-release-commands-common';
+import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 import { RunLog, RunLogStore } from './RunLog';
 
 /** Keeps chunks in a map, as the database does, by sequence number. */

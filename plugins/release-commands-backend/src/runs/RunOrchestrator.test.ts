@@ -4,8 +4,8 @@ import {
   ReleaseCommandExecutor,
   StepRequest,
   StepResult,
-} from '@internal/backstage-plugin-release-commands-node';
-import { createTestDatabases } from '@internal/release-commands-test-utils';
+} from '@release-commands/backstage-plugin-release-commands-node';
+import { createTestDatabases } from '@release-commands/test-utils';
 import { DatabaseReleaseCommandsStore } from '../database/DatabaseReleaseCommandsStore';
 import { DatabaseRunsStore } from '../database/DatabaseRunsStore';
 import { RunEvents } from './RunEvents';

@@ -1,5 +1,5 @@
 import { Config } from '@backstage/config';
-import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from '@internal/backstage-plugin-release-commands-common';
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from '@release-commands/backstage-plugin-release-commands-common';
 
 /** How runs are scheduled, watched and logged. */
 export type RunSettings = {

@@ -4,12 +4,12 @@ import {
   ReleaseCommandRun,
   releaseCommandsRunCreatePermission,
   RunLogChunk,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import {
   buildBusyboxImage,
   readServerSentEvents,
   requireDocker,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/test-utils';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import fs from 'node:fs';

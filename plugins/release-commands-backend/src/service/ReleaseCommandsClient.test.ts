@@ -3,11 +3,8 @@ import { mockCredentials } from '@backstage/backend-test-utils';
 import {
   ReleaseCommandsClient,
   RunLogChunk,
-} from '@internal/backstage-plugin-release-commands-common';
-import {
-  buildBusyboxImage,
-  requireDocker,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/backstage-plugin-release-commands-common';
+import { buildBusyboxImage, requireDocker } from '@release-commands/test-utils';
 import { AddressInfo } from 'node:net';
 import { startPlugin } from '../__testUtils__/startPlugin';
 

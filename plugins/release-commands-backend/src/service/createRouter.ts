@@ -9,7 +9,7 @@ import {
   releaseCommandsReadPermission,
   releaseCommandsUpdatePermission,
   replaceCommandsRequestSchema,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import express from 'express';
 import Router from 'express-promise-router';
 import {

@@ -14,7 +14,7 @@ import {
   ReleaseCommandRun,
   runIdSchema,
   runLogsQuerySchema,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import express, { Request } from 'express';
 import { z } from 'zod';
 import Router from 'express-promise-router';

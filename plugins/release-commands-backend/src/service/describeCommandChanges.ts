@@ -1,7 +1,7 @@
 import {
   ReleaseCommand,
   sameCommandSettings,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 
 /** What a write did to a list, for audit events. */
 export type CommandChanges = {

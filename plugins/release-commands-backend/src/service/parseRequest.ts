@@ -3,7 +3,7 @@ import {
   describeZodError,
   entityRefPartsSchema,
   toEntityRef,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { Request } from 'express';
 import { z } from 'zod';
 

@@ -1,4 +1,4 @@
-import { isFinalRunStatus } from '@internal/backstage-plugin-release-commands-common';
+import { isFinalRunStatus } from '@release-commands/backstage-plugin-release-commands-common';
 import { Request, Response } from 'express';
 import { once } from 'node:events';
 import { RunsStore } from '../database/RunsStore';

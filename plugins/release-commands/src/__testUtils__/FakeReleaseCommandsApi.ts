@@ -4,7 +4,7 @@ import {
   ReleaseCommandList,
   ReleaseCommandRun,
   RunLogEnd,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { ReleaseCommandsApi } from '../api/ReleaseCommandsApi';
 
 export const ENTITY_REF = 'component:default/demo-shop';

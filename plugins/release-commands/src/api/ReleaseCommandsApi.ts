@@ -7,7 +7,7 @@ import {
 import {
   RELEASE_COMMANDS_PLUGIN_ID,
   ReleaseCommandsClient,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 
 /**
  * What the tab needs from the release-commands backend: the public methods of

@@ -6,10 +6,10 @@ import {
 import { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
 import { JsonObject } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { ReleaseCommandsClient } from '@internal/backstage-plugin-release-commands-common';
+import { ReleaseCommandsClient } from '@release-commands/backstage-plugin-release-commands-common';
 // The plugin that the actions call, so the tests see what it really stores.
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import releaseCommandsPlugin from '@internal/backstage-plugin-release-commands-backend';
+import releaseCommandsPlugin from '@release-commands/backstage-plugin-release-commands-backend';
 import { AddressInfo } from 'node:net';
 
 /** Who runs the templates in these tests. */

@@ -1,4 +1,4 @@
-import { RunLogChunk } from '@internal/backstage-plugin-release-commands-common';
+import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 
 /** A line without an end this long is written as it is, not held forever. */
 const MAX_PENDING_LINE = 64 * 1024;

@@ -5,8 +5,8 @@ import {
   ReleaseCommand,
   ReleaseCommandsClient,
   releaseCommandPresetIds,
-} from '@internal/backstage-plugin-release-commands-common';
-import { createReleaseCommandsServiceClient } from '@internal/backstage-plugin-release-commands-node';
+} from '@release-commands/backstage-plugin-release-commands-common';
+import { createReleaseCommandsServiceClient } from '@release-commands/backstage-plugin-release-commands-node';
 import { createHash } from 'node:crypto';
 import { addReleaseCommandsExamples } from './createAddReleaseCommandsAction.examples';
 import { describeApiError, parseActionInput } from './parseActionInput';

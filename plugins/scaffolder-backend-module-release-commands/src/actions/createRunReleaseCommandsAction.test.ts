@@ -1,9 +1,6 @@
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
-import {
-  buildBusyboxImage,
-  requireDocker,
-} from '@internal/release-commands-test-utils';
+import { buildBusyboxImage, requireDocker } from '@release-commands/test-utils';
 import {
   startReleaseCommands,
   TEMPLATE_USER,

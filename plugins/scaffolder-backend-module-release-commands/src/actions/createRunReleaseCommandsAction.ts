@@ -14,8 +14,8 @@ import {
   ReleaseCommandsClient,
   RunLogEnd,
   runEnvSchema,
-} from '@internal/backstage-plugin-release-commands-common';
-import { createReleaseCommandsServiceClient } from '@internal/backstage-plugin-release-commands-node';
+} from '@release-commands/backstage-plugin-release-commands-common';
+import { createReleaseCommandsServiceClient } from '@release-commands/backstage-plugin-release-commands-node';
 import { runReleaseCommandsExamples } from './createRunReleaseCommandsAction.examples';
 import { describeApiError, parseActionInput } from './parseActionInput';
 import { releaseCommandsPageUrl } from './releaseCommandsPageUrl';

@@ -1,5 +1,5 @@
 import { InputError, isError, ResponseError } from '@backstage/errors';
-import { describeZodError } from '@internal/backstage-plugin-release-commands-common';
+import { describeZodError } from '@release-commands/backstage-plugin-release-commands-common';
 
 type SchemaError = Parameters<typeof describeZodError>[0];
 

@@ -7,7 +7,7 @@ import {
   releaseCommandPresetIds,
   releaseCommandPresets,
   timeoutSecondsSchema,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { parseActionInput, parseActionObject } from './parseActionInput';
 
 /** A command that `release-commands:add` asks for. */

@@ -1,4 +1,4 @@
-import { CommandSettings } from '@internal/backstage-plugin-release-commands-common';
+import { CommandSettings } from '@release-commands/backstage-plugin-release-commands-common';
 import Button from '@material-ui/core/Button';
 import Dialog from '@material-ui/core/Dialog';
 import DialogActions from '@material-ui/core/DialogActions';

@@ -1,4 +1,4 @@
-import { CommandSource } from '@internal/backstage-plugin-release-commands-common';
+import { CommandSource } from '@release-commands/backstage-plugin-release-commands-common';
 import Chip from '@material-ui/core/Chip';
 import Tooltip from '@material-ui/core/Tooltip';
 

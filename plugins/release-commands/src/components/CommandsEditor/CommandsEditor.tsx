@@ -1,7 +1,7 @@
 import { InfoCard, Progress } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
-import { releaseCommandsUpdatePermission } from '@internal/backstage-plugin-release-commands-common';
+import { releaseCommandsUpdatePermission } from '@release-commands/backstage-plugin-release-commands-common';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
 import { LoadError } from '../LoadError/LoadError';

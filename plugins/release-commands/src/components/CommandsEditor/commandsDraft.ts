@@ -4,7 +4,7 @@ import {
   CommandSource,
   ReleaseCommandList,
   sameCommandSettings,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 
 /**
  * One row of the list being edited. `key` is stable across edits and moves

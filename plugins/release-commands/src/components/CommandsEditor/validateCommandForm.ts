@@ -3,7 +3,7 @@ import {
   commandTextSchema,
   labelSchema,
   timeoutSecondsSchema,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { firstIssue } from '../../lib/firstIssue';
 
 /** What the dialog's fields hold: the timeout is typed text until parsed. */

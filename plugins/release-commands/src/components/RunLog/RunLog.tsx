@@ -1,5 +1,5 @@
 import { InfoCard, LogViewer } from '@backstage/core-components';
-import { RunLogEnd } from '@internal/backstage-plugin-release-commands-common';
+import { RunLogEnd } from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import CircularProgress from '@material-ui/core/CircularProgress';
 import Typography from '@material-ui/core/Typography';

@@ -1,4 +1,4 @@
-import { RunLogChunk } from '@internal/backstage-plugin-release-commands-common';
+import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 import { styleChunk } from './styleChunk';
 
 const chunk = (stream: RunLogChunk['stream'], text: string): RunLogChunk => ({

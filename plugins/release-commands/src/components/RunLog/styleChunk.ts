@@ -1,4 +1,4 @@
-import { RunLogChunk } from '@internal/backstage-plugin-release-commands-common';
+import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 
 // LogViewer understands one SGR code per escape and no reset (0), so what
 // commands print (`\e[32;1m`, `\e[0m`) is rewritten into codes it knows.

@@ -3,7 +3,7 @@ import {
   followRunLog,
   RunLogChunk,
   RunLogEnd,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { useEffect, useRef, useState } from 'react';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
 import { styleChunk } from './styleChunk';

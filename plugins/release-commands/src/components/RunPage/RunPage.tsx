@@ -5,7 +5,7 @@ import {
   ReleaseCommandRun,
   isFinalRunStatus,
   releaseCommandsRunCreatePermission,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Grid from '@material-ui/core/Grid';

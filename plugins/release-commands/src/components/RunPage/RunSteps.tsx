@@ -1,4 +1,4 @@
-import { RunStep } from '@internal/backstage-plugin-release-commands-common';
+import { RunStep } from '@release-commands/backstage-plugin-release-commands-common';
 import Table from '@material-ui/core/Table';
 import TableBody from '@material-ui/core/TableBody';
 import TableCell from '@material-ui/core/TableCell';

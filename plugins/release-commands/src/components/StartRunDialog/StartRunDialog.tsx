@@ -2,7 +2,7 @@ import { useApi } from '@backstage/core-plugin-api';
 import {
   DEFAULT_RUN_ENVIRONMENT,
   ReleaseCommandRun,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import Button from '@material-ui/core/Button';
 import Dialog from '@material-ui/core/Dialog';
 import DialogActions from '@material-ui/core/DialogActions';

@@ -4,7 +4,7 @@ import {
   environmentNameSchema,
   imageReferenceSchema,
   runEnvSchema,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { firstIssue } from '../../lib/firstIssue';
 
 export type RunFormValues = {
