@@ -23,7 +23,9 @@ for (const file of fs.readdirSync(dir).sort()) {
     for (const suite of report.testResults) {
       if (suite.status === 'failed' && suite.assertionResults.length === 0) {
         failed += 1;
-        problems.push(`${path.relative(process.cwd(), suite.name)} failed to run`);
+        problems.push(
+          `${path.relative(process.cwd(), suite.name)} failed to run`,
+        );
       }
     }
   } else if (file.endsWith('.check.json')) {

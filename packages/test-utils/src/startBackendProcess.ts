@@ -31,7 +31,8 @@ export type BackendProcessOptions = {
   releaseCommands?: Record<string, unknown>;
 };
 
-const ROOT = findRepositoryRoot(__dirname);
+// Test processes run inside the repository (from a package or its root).
+const ROOT = findRepositoryRoot(process.cwd());
 
 function findRepositoryRoot(from: string): string {
   let dir = from;

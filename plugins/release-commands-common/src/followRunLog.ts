@@ -50,21 +50,23 @@ export async function followRunLog(
   let after = options.after;
   let attempt = 0;
   let failingSince: number | undefined;
+  const follow = () =>
+    client.followLog(runId, {
+      after,
+      signal: options.signal,
+      idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      onOpen: () => {
+        attempt = 0;
+        failingSince = undefined;
+      },
+      onChunk: chunk => {
+        after = chunk.seq;
+        options.onChunk(chunk);
+      },
+    });
   for (;;) {
     try {
-      return await client.followLog(runId, {
-        after,
-        signal: options.signal,
-        idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
-        onOpen: () => {
-          attempt = 0;
-          failingSince = undefined;
-        },
-        onChunk: chunk => {
-          after = chunk.seq;
-          options.onChunk(chunk);
-        },
-      });
+      return await follow();
     } catch (error) {
       const refused =
         ResponseError.is(error) &&

@@ -12,12 +12,12 @@ import {
   RunStatus,
   RunStep,
   RunTrigger,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import {
   ExecutorError,
   ReleaseCommandExecutor,
   StepResult,
-} from '@internal/backstage-plugin-release-commands-node';
+} from '@release-commands/backstage-plugin-release-commands-node';
 import { randomUUID } from 'node:crypto';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
 import { RunsStore, StepOutcome } from '../database/RunsStore';
@@ -48,6 +48,15 @@ type FinalStatus = Exclude<RunStatus, 'queued' | 'running'>;
 
 /** How a run ended, for its record and its log's last line. */
 type Verdict = { status: FinalStatus; reason: string | null; line: string };
+
+// Exit codes above 128 of a shell-less process: 128 + the signal that
+// killed it.
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  9: 'SIGKILL',
+  15: 'SIGTERM',
+};
 
 export type RunOrchestratorOptions = {
   runsStore: RunsStore;
@@ -607,15 +616,6 @@ export class RunOrchestrator {
     }
   }
 }
-
-// Exit codes above 128 of a shell-less process: 128 + the signal that
-// killed it.
-const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  9: 'SIGKILL',
-  15: 'SIGTERM',
-};
 
 function stepPrefix(step: RunStep, total: number): string {
   return `[${step.position + 1}/${total}] ${step.label}`;

@@ -1,6 +1,6 @@
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { createTestDatabases } from '@internal/release-commands-test-utils';
+import { createTestDatabases } from '@release-commands/test-utils';
 import request from 'supertest';
 import { startPlugin } from '../__testUtils__/startPlugin';
 
@@ -448,16 +448,14 @@ describe('createRouter: permissions', () => {
   it('answers 401 to requests without credentials, except /health', async () => {
     const api = await startPlugin();
     const none = mockCredentials.none.header();
-    for (const path of [SHOP, '/presets']) {
-      await request(api.server)
+    const statuses: Record<string, number> = {};
+    for (const path of [SHOP, '/presets', '/health']) {
+      const res = await request(api.server)
         .get(`/api/release-commands${path}`)
-        .set('Authorization', none)
-        .expect(401);
+        .set('Authorization', none);
+      statuses[path] = res.status;
     }
-    await request(api.server)
-      .get('/api/release-commands/health')
-      .set('Authorization', none)
-      .expect(200);
+    expect(statuses).toEqual({ [SHOP]: 401, '/presets': 401, '/health': 200 });
   });
 });
 

@@ -3,13 +3,13 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   ReleaseCommandRun,
   RUN_LOG_HEADING,
-} from '@internal/backstage-plugin-release-commands-common';
+} from '@release-commands/backstage-plugin-release-commands-common';
 import {
   buildBusyboxImage,
   createTestDatabases,
   readServerSentEvents,
   requireDocker,
-} from '@internal/release-commands-test-utils';
+} from '@release-commands/test-utils';
 import Docker from 'dockerode';
 import { AddressInfo } from 'node:net';
 import { startPlugin } from '../__testUtils__/startPlugin';
@@ -172,20 +172,27 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
       Authorization: mockCredentials.user.header('user:default/ada'),
     };
 
-    const seen: Array<{ seq: number; text: string; at: number }> = [];
+    const seen: Array<{ id: number; seq: number; text: string; at: number }> =
+      [];
     let end: any;
     const response = await fetch(url, { headers });
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     for await (const event of readServerSentEvents(response)) {
       if (event.event === 'chunk') {
         const chunk = JSON.parse(event.data);
-        expect(Number(event.id)).toBe(chunk.seq);
-        seen.push({ seq: chunk.seq, text: chunk.text, at: Date.now() });
+        seen.push({
+          id: Number(event.id),
+          seq: chunk.seq,
+          text: chunk.text,
+          at: Date.now(),
+        });
       } else if (event.event === 'end') {
         end = JSON.parse(event.data);
       }
     }
     expect(end).toEqual({ status: 'succeeded', reason: null });
+    // Each event's id is its chunk's seq, so a client can resume from it.
+    expect(seen.filter(s => s.id !== s.seq)).toEqual([]);
     const text = seen.map(s => s.text).join('');
     expect(text).toBe(await logOf(api, run.id));
     expect(text).toMatch(/tick 1\n[\s\S]*tick 5\n/);
