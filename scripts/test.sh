@@ -16,13 +16,25 @@ install_dependencies || { echo "0 passed, 1 failed"; exit 1; }
 results="$ROOT/.cache/test-results"
 rm -rf "$results" && mkdir -p "$results"
 
-echo "== Type check"
-if yarn tsc > "$results/tsc.log" 2>&1; then
-  echo '{"name":"type check","passed":1,"failed":0}' > "$results/tsc.check.json"
-else
-  cat "$results/tsc.log"
-  echo '{"name":"type check","passed":0,"failed":1}' > "$results/tsc.check.json"
-fi
+# One check that counts as one test: `check ID "NAME" COMMAND...` keeps its
+# output in $results/ID.log and prints it when the check fails.
+check() {
+  local id=$1 name=$2
+  shift 2
+  echo "== $name"
+  if "$@" > "$results/$id.log" 2>&1; then
+    echo "{\"name\":\"$name\",\"passed\":1,\"failed\":0}" > "$results/$id.check.json"
+  else
+    tail -n 80 "$results/$id.log"
+    echo "{\"name\":\"$name\",\"passed\":0,\"failed\":1}" > "$results/$id.check.json"
+  fi
+}
+
+check tsc "type check" yarn tsc
+check lint "lint (backstage-cli repo lint, no warnings)" yarn backstage-cli repo lint --max-warnings 0
+check prettier "formatting (prettier --check)" yarn prettier --check .
+check package-metadata "package metadata (backstage-cli repo fix --publish --check)" \
+  yarn backstage-cli repo fix --publish --check
 
 echo "== Package suites"
 CI=true yarn backstage-cli repo test --json --outputFile="$results/packages.jest.json"
