@@ -60,8 +60,10 @@ docker_engine_error() {
     echo "the docker command is not installed"
     return
   fi
-  local out
-  if out=$(DOCKER_HOST=$(docker_host) timeout 20 docker info --format '{{.ServerVersion}}' 2>&1); then
+  # A remote engine that drops packets would keep `docker info` waiting.
+  local out limit=()
+  has_command timeout && limit=(timeout 20)
+  if out=$(DOCKER_HOST=$(docker_host) "${limit[@]}" docker info --format '{{.ServerVersion}}' 2>&1); then
     return
   fi
   out=$(printf '%s\n' "$out" | sed '/^[[:space:]]*$/d' | tail -n 1)
@@ -124,11 +126,12 @@ ensure_docker_engine() {
 
   reason=$(package_install_blocker)
   if [ -n "$reason" ]; then
-    DOCKER_ENGINE_PROBLEM="No Docker engine answers at $host ($error), and installing one $reason. Install and start one, then run this command again: on Debian, as root, apt-get install docker.io busybox-static && dockerd --bridge=none --iptables=false & (or run bash scripts/start.sh as root, which does that); elsewhere, see https://docs.docker.com/engine/install/."
+    DOCKER_ENGINE_PROBLEM="No Docker engine answers at $host ($error), and installing one $reason. Run this command as root on Debian and it installs and starts one; or install and start one yourself, then run it again (Debian: apt-get install docker.io busybox-static, then dockerd --bridge=none --iptables=false &; elsewhere: https://docs.docker.com/engine/install/)."
     return 1
   fi
 
-  if ! apt_install docker.io; then
+  # An engine of another package (docker-ce) is started as it is, not replaced.
+  if ! has_command dockerd && ! apt_install docker.io; then
     DOCKER_ENGINE_PROBLEM="No Docker engine answers at $host, and installing Debian's docker.io failed (see apt-get's output above). Install and start Docker, then run this command again."
     return 1
   fi

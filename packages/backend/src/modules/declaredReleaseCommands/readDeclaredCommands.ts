@@ -14,7 +14,6 @@ import { z } from 'zod';
  */
 const declaredCommandSchema = appendCommandRequestSchema.omit({ source: true });
 
-/** @public */
 export type DeclaredCommand = z.infer<typeof declaredCommandSchema>;
 
 const declaredCommandsFileSchema = z

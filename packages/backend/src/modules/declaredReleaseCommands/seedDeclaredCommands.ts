@@ -9,7 +9,7 @@ export type SeedOutcome =
   | { outcome: 'already-written'; revision: number };
 
 /** How long the API may take to answer, from the backend's start. */
-export const DEFAULT_API_WAIT_MS = 120_000;
+const DEFAULT_API_WAIT_MS = 120_000;
 
 /**
  * Adds declared commands to an entity's list through the release-commands
