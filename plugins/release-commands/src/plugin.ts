@@ -24,7 +24,8 @@ export const releaseCommandsPlugin = createPlugin({
  *
  * @public
  */
-export const EntityReleaseCommandsContent = releaseCommandsPlugin.provide(
+export const EntityReleaseCommandsContent: () => JSX.Element =
+  releaseCommandsPlugin.provide(
   createRoutableExtension({
     name: 'EntityReleaseCommandsContent',
     component: () =>
