@@ -76,6 +76,10 @@ describe('the Release commands tab extension', () => {
     expect(applies(component)).toBe(true);
     expect(applies(resource)).toBe(true);
     expect(applies(user)).toBe(false);
+
+    const onResourcesOnly = entityFilter({ filter: { kind: 'resource' } });
+    expect(onResourcesOnly(resource)).toBe(true);
+    expect(onResourcesOnly(component)).toBe(false);
   });
 });
 
@@ -107,6 +111,22 @@ const anotherSettingsTab = EntityContentBlueprint.make({
 type AppConfig = NonNullable<
   NonNullable<Parameters<typeof renderTestApp>[0]>['config']
 >;
+
+/** An app whose entity page has an Overview and a Settings group. */
+const withSettingsGroup: AppConfig = {
+  extensions: [
+    {
+      'page:catalog/entity': {
+        config: {
+          groups: [
+            { overview: { title: 'Overview' } },
+            { settings: { title: 'Settings' } },
+          ],
+        },
+      },
+    },
+  ],
+};
 
 /**
  * Opens the catalog's own entity page, with this plugin, on one entity, and
@@ -175,6 +195,16 @@ describe('the Release commands tab on the catalog entity page', () => {
     ).toBeVisible();
   });
 
+  it('shows as itself while it is alone in the Settings group', async () => {
+    const tabs = await openEntityPage(component, withSettingsGroup);
+    expect(
+      within(tabs).getByRole('link', { name: 'Release commands' }),
+    ).toBeVisible();
+    expect(
+      within(tabs).queryByRole('button', { name: 'Settings' }),
+    ).not.toBeInTheDocument();
+  });
+
   it('is a tab of its own in an app without a settings group', async () => {
     // Backstage's default groups (Overview, Documentation, Development,
     // Deployment, Operation, Observability) have no settings group.
@@ -188,21 +218,9 @@ describe('the Release commands tab on the catalog entity page', () => {
   });
 
   it("is in the app's Settings group where the app defines one", async () => {
-    const app = {
-      extensions: [
-        {
-          'page:catalog/entity': {
-            config: {
-              groups: [
-                { overview: { title: 'Overview' } },
-                { settings: { title: 'Settings' } },
-              ],
-            },
-          },
-        },
-      ],
-    };
-    const tabs = await openEntityPage(component, app, [anotherSettingsTab]);
+    const tabs = await openEntityPage(component, withSettingsGroup, [
+      anotherSettingsTab,
+    ]);
     expect(
       within(tabs).queryByRole('link', { name: 'Release commands' }),
     ).not.toBeInTheDocument();
@@ -211,7 +229,11 @@ describe('the Release commands tab on the catalog entity page', () => {
       within(tabs).getByRole('button', { name: 'Settings' }),
     );
     expect(
-      await screen.findByRole('menuitemradio', { name: 'Release commands' }),
+      await screen.findByRole(
+        'menuitemradio',
+        { name: 'Release commands' },
+        { timeout: 10_000 },
+      ),
     ).toBeVisible();
     expect(
       screen.getByRole('menuitemradio', { name: 'Notifications' }),
