@@ -26,12 +26,12 @@ export const releaseCommandsPlugin = createPlugin({
  */
 export const EntityReleaseCommandsContent: () => JSX.Element =
   releaseCommandsPlugin.provide(
-  createRoutableExtension({
-    name: 'EntityReleaseCommandsContent',
-    component: () =>
-      import('./components/EntityReleaseCommandsContent').then(
-        m => m.EntityReleaseCommandsContent,
-      ),
-    mountPoint: legacyRootRouteRef,
-  }),
-);
+    createRoutableExtension({
+      name: 'EntityReleaseCommandsContent',
+      component: () =>
+        import('./components/EntityReleaseCommandsContent').then(
+          m => m.EntityReleaseCommandsContent,
+        ),
+      mountPoint: legacyRootRouteRef,
+    }),
+  );
