@@ -45,10 +45,15 @@ export class ReleaseCommandsClient {
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
+  /** An entity's commands in run order, with the list's revision. */
   async getCommands(entityRef: string): Promise<ReleaseCommandList> {
     return this.json(`${entityPath(entityRef)}/commands`);
   }
 
+  /**
+   * Replaces an entity's whole list in one write. Rejects with 409 when
+   * `body.revision` is not the list's current revision; nothing is written.
+   */
   async replaceCommands(
     entityRef: string,
     body: ReplaceCommandsRequest,
@@ -59,6 +64,10 @@ export class ReleaseCommandsClient {
     });
   }
 
+  /**
+   * Appends one command. The same source and command twice is one command:
+   * `created` tells whether it was added now.
+   */
   async appendCommand(
     entityRef: string,
     body: AppendCommandRequest,
@@ -71,6 +80,7 @@ export class ReleaseCommandsClient {
     });
   }
 
+  /** Deletes one command of an entity. */
   async deleteCommand(
     entityRef: string,
     id: string,
@@ -81,11 +91,16 @@ export class ReleaseCommandsClient {
     );
   }
 
+  /** The framework defaults (Django, Rails, ...) a template can preset. */
   async getPresets(): Promise<ReleaseCommandPreset[]> {
     return (await this.json<{ presets: ReleaseCommandPreset[] }>('/presets'))
       .presets;
   }
 
+  /**
+   * Queues a run of the entity's enabled commands on an image. Rejects with
+   * 409 while another run of the entity and environment is active.
+   */
   async createRun(
     entityRef: string,
     body: CreateRunRequest,
@@ -96,6 +111,7 @@ export class ReleaseCommandsClient {
     });
   }
 
+  /** A page of the entity's runs, newest first. */
   async listRuns(
     entityRef: string,
     options: { limit?: number; cursor?: string } = {},
@@ -107,10 +123,15 @@ export class ReleaseCommandsClient {
     return this.json(`${entityPath(entityRef)}/runs${suffix}`);
   }
 
+  /** One run with its steps. */
   async getRun(id: string): Promise<ReleaseCommandRun> {
     return this.json(`/runs/${encodeURIComponent(id)}`);
   }
 
+  /**
+   * Asks for a run to stop: a queued run is dropped, a running command is
+   * stopped. Rejects with 409 when the run has already ended.
+   */
   async cancelRun(id: string): Promise<ReleaseCommandRun> {
     return this.json(`/runs/${encodeURIComponent(id)}/cancel`, {
       method: 'POST',

@@ -16,15 +16,29 @@ export type RunStatus =
   | 'cancelled'
   | 'interrupted';
 
-/** @public */
+/**
+ * The statuses of a run that has not ended yet; an entity has at most one
+ * such run per environment.
+ *
+ * @public
+ */
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
 
-/** @public */
+/**
+ * Whether a run in this status has ended (and will not change again).
+ *
+ * @public
+ */
 export function isFinalRunStatus(status: RunStatus): boolean {
   return !ACTIVE_RUN_STATUSES.includes(status);
 }
 
-/** @public */
+/**
+ * Where one step of a run is. Steps after the first that did not pass are
+ * `skipped`; `interrupted` means the backend running the step stopped.
+ *
+ * @public
+ */
 export type StepStatus =
   | 'pending'
   | 'running'
@@ -61,7 +75,11 @@ export type RunStep = {
   finishedAt: string | null;
 };
 
-/** @public */
+/**
+ * One run of an entity's release commands on an image, as the API returns it.
+ *
+ * @public
+ */
 export type ReleaseCommandRun = {
   id: string;
   entityRef: string;
@@ -103,10 +121,20 @@ export type RunLogChunk = {
   text: string;
 };
 
-/** @public */
+/**
+ * The first line of every run's log, so the release phase is easy to find
+ * in a longer deployment log.
+ *
+ * @public
+ */
 export const RUN_LOG_HEADING = '===== docker release commands =====';
 
-/** @public */
+/**
+ * The environment of a run that names none. One run at a time is allowed
+ * per entity and environment.
+ *
+ * @public
+ */
 export const DEFAULT_RUN_ENVIRONMENT = 'default';
 
 // Docker's reference grammar (distribution/reference): an optional registry
@@ -137,7 +165,12 @@ export function isImageReference(value: string): boolean {
   return Boolean(match && match[1].length <= MAX_IMAGE_NAME_LENGTH);
 }
 
-/** @public */
+/**
+ * An image reference as {@link isImageReference} accepts it, with a message
+ * that says what is expected.
+ *
+ * @public
+ */
 export const imageReferenceSchema = z
   .string()
   .min(1, 'must not be empty')
@@ -148,9 +181,17 @@ export const imageReferenceSchema = z
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** @public */
+/**
+ * The most variables a run may pass to its commands.
+ *
+ * @public
+ */
 export const MAX_ENV_VARIABLES = 200;
-/** @public */
+/**
+ * The longest value of one variable passed to a run, in characters.
+ *
+ * @public
+ */
 export const MAX_ENV_VALUE_LENGTH = 32 * 1024;
 
 /** Variables for the command's containers; values are treated as secrets. @public */
@@ -178,7 +219,11 @@ export const runEnvSchema = z
     `must hold at most ${MAX_ENV_VARIABLES} variables`,
   );
 
-/** @public */
+/**
+ * The name of the environment a run deploys to, e.g. `production`.
+ *
+ * @public
+ */
 export const environmentNameSchema = z
   .string()
   .regex(
@@ -196,7 +241,11 @@ export const createRunRequestSchema = z
   })
   .strict();
 
-/** @public */
+/**
+ * The body of `POST .../runs`.
+ *
+ * @public
+ */
 export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
 
 /** `GET .../runs` query. @public */

@@ -1,12 +1,28 @@
 import { z } from 'zod';
 
-/** @public */
+/**
+ * The most release commands one entity can have.
+ *
+ * @public
+ */
 export const MAX_COMMANDS_PER_ENTITY = 100;
-/** @public */
+/**
+ * The longest label of a command, in characters.
+ *
+ * @public
+ */
 export const MAX_LABEL_LENGTH = 100;
-/** @public */
+/**
+ * The longest command, in characters.
+ *
+ * @public
+ */
 export const MAX_COMMAND_LENGTH = 4096;
-/** @public */
+/**
+ * The longest timeout a command can set: 24 hours, in seconds.
+ *
+ * @public
+ */
 export const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;
 
 // C0 controls other than tab, DEL, and C1 controls: they have no place in a
@@ -17,7 +33,11 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 const hasNoControlCharacters = (value: string) =>
   !CONTROL_CHARACTERS.test(value);
 
-/** @public */
+/**
+ * Where a command came from; see {@link CommandSource}.
+ *
+ * @public
+ */
 export const commandSourceSchema = z.enum([
   'user',
   'template',
@@ -25,7 +45,12 @@ export const commandSourceSchema = z.enum([
   'api',
 ]);
 
-/** @public */
+/**
+ * A command's label: 1 to {@link MAX_LABEL_LENGTH} characters after
+ * trimming, no control characters.
+ *
+ * @public
+ */
 export const labelSchema = z
   .string()
   .trim()
@@ -33,7 +58,12 @@ export const labelSchema = z
   .max(MAX_LABEL_LENGTH, `must be at most ${MAX_LABEL_LENGTH} characters`)
   .refine(hasNoControlCharacters, 'must not contain control characters');
 
-/** @public */
+/**
+ * A command: 1 to {@link MAX_COMMAND_LENGTH} characters, not only white
+ * space, no control characters but tab.
+ *
+ * @public
+ */
 export const commandTextSchema = z
   .string()
   .min(1, 'must not be empty')
@@ -44,7 +74,12 @@ export const commandTextSchema = z
     'must not contain control characters other than tab (use && or ; to chain commands)',
   );
 
-/** @public */
+/**
+ * A command's own timeout: whole seconds from 1 to
+ * {@link MAX_TIMEOUT_SECONDS}.
+ *
+ * @public
+ */
 export const timeoutSecondsSchema = z
   .number()
   .int('must be a whole number of seconds')
@@ -100,13 +135,27 @@ export const appendCommandRequestSchema = z
   })
   .strict();
 
-/** @public */
+/**
+ * One command in the body of `PUT .../commands`; `id` names an existing
+ * command to keep it (and its history), no `id` adds one.
+ *
+ * @public
+ */
 export type CommandInput = z.infer<typeof commandInputSchema>;
-/** @public */
+/**
+ * The body of `PUT .../commands`: the whole list, in run order, and the
+ * revision it was read at.
+ *
+ * @public
+ */
 export type ReplaceCommandsRequest = z.infer<
   typeof replaceCommandsRequestSchema
 >;
-/** @public */
+/**
+ * The body of `POST .../commands`.
+ *
+ * @public
+ */
 export type AppendCommandRequest = z.infer<typeof appendCommandRequestSchema>;
 
 // The catalog's own rules for the parts of an entity ref.

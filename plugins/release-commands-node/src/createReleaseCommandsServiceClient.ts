@@ -8,7 +8,12 @@ import {
   ReleaseCommandsClient,
 } from '@release-commands/backstage-plugin-release-commands-common';
 
-/** @public */
+/**
+ * What {@link createReleaseCommandsServiceClient} needs: the backend's
+ * discovery and auth services, and optionally whose credentials to call with.
+ *
+ * @public
+ */
 export type ReleaseCommandsServiceClientOptions = {
   discovery: DiscoveryService;
   auth: AuthService;

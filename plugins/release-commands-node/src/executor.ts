@@ -59,6 +59,7 @@ export type StepResult = {
  * @public
  */
 export class ExecutorError extends Error {
+  /** Always `ExecutorError`, so the error can be told apart after serialisation. */
   name = 'ExecutorError';
 
   constructor(
@@ -112,10 +113,19 @@ export interface ReleaseCommandExecutor {
  * @public
  */
 export interface ReleaseCommandsExecutorExtensionPoint {
+  /**
+   * Runs every step with this executor instead of Docker. Only one module
+   * may set an executor.
+   */
   setExecutor(executor: ReleaseCommandExecutor): void;
 }
 
-/** @public */
+/**
+ * The extension point of the release-commands backend plugin for executors:
+ * a module that depends on it can replace the Docker executor.
+ *
+ * @public
+ */
 export const releaseCommandsExecutorExtensionPoint =
   createExtensionPoint<ReleaseCommandsExecutorExtensionPoint>({
     id: 'release-commands.executor',

@@ -1,3 +1,8 @@
+/**
+ * The release-commands frontend plugin for the new frontend system.
+ *
+ * @packageDocumentation
+ */
 import {
   ApiBlueprint,
   createFrontendPlugin,
@@ -5,21 +10,23 @@ import {
 import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import { releaseCommandsApiFactory } from './api/ReleaseCommandsApi';
 
-/** The client of the release-commands backend. */
-export const releaseCommandsApi = ApiBlueprint.make({
+const releaseCommandsApi = ApiBlueprint.make({
   params: defineParams => defineParams(releaseCommandsApiFactory),
 });
 
 /**
- * The "Release commands" tab on every catalog entity. It sits in the
- * entity's `settings` group where the app defines one (see the app's
- * `page:catalog/entity` config), and is a tab of its own otherwise.
+ * The "Release commands" tab. Components are what a deploy ships, so the tab
+ * shows on them only; an app widens or narrows that with the extension's
+ * `filter` config, which replaces this default. It sits in the entity page's
+ * `settings` group where the app defines one, and is a tab of its own
+ * otherwise.
  */
-export const releaseCommandsEntityContent = EntityContentBlueprint.make({
+const releaseCommandsEntityContent = EntityContentBlueprint.make({
   params: {
     path: 'release-commands',
     title: 'Release commands',
     group: 'settings',
+    filter: { kind: 'component' },
     loader: () =>
       import('./components/EntityReleaseCommandsContent').then(m => (
         <m.EntityReleaseCommandsContent />
@@ -28,7 +35,9 @@ export const releaseCommandsEntityContent = EntityContentBlueprint.make({
 });
 
 /**
- * The release-commands plugin for the new frontend system.
+ * The release-commands plugin for the new frontend system: the
+ * `entity-content:release-commands` tab and the `api:release-commands`
+ * client.
  *
  * @alpha
  */

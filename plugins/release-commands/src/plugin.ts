@@ -24,13 +24,14 @@ export const releaseCommandsPlugin = createPlugin({
  *
  * @public
  */
-export const EntityReleaseCommandsContent = releaseCommandsPlugin.provide(
-  createRoutableExtension({
-    name: 'EntityReleaseCommandsContent',
-    component: () =>
-      import('./components/EntityReleaseCommandsContent').then(
-        m => m.EntityReleaseCommandsContent,
-      ),
-    mountPoint: legacyRootRouteRef,
-  }),
-);
+export const EntityReleaseCommandsContent: () => JSX.Element =
+  releaseCommandsPlugin.provide(
+    createRoutableExtension({
+      name: 'EntityReleaseCommandsContent',
+      component: () =>
+        import('./components/EntityReleaseCommandsContent').then(
+          m => m.EntityReleaseCommandsContent,
+        ),
+      mountPoint: legacyRootRouteRef,
+    }),
+  );

@@ -1,5 +1,5 @@
 /**
- * The release-commands module for @backstage/plugin-scaffolder-backend:
+ * The release-commands module for `@backstage/plugin-scaffolder-backend`:
  * template actions that preset an entity's release commands and run them.
  *
  * @packageDocumentation

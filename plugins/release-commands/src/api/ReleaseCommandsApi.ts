@@ -19,7 +19,11 @@ export type ReleaseCommandsApi = {
   [K in keyof ReleaseCommandsClient]: ReleaseCommandsClient[K];
 };
 
-/** @public */
+/**
+ * The release-commands client of the app (`plugin.release-commands.client`).
+ *
+ * @public
+ */
 export const releaseCommandsApiRef = createApiRef<ReleaseCommandsApi>().with({
   id: 'plugin.release-commands.client',
   pluginId: RELEASE_COMMANDS_PLUGIN_ID,
