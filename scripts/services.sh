@@ -1,32 +1,17 @@
 # Sourced: starts what the tests need and is not already there, and defines
 # `stop_services` to stop only what it started. Idempotent: an engine that
 # already answers and a given PostgreSQL connection string are reused.
-#   - a Docker engine (Debian's docker.io, started with --bridge=none)
+#   - a Docker engine (Debian's docker.io, started with --bridge=none; see
+#     docker-engine.sh, which scripts/start.sh shares)
 #   - a static busybox for building test images (busybox-static)
 #   - a throwaway PostgreSQL 15 cluster on 127.0.0.1 and a free port
 #   - Chromium for the browser tests
-STARTED_DOCKERD=
+source "$(dirname "${BASH_SOURCE[0]}")/docker-engine.sh"
 STARTED_PG_DIR=
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "Installing ${missing[*]} from Debian"
-  as_root apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-
 start_docker() {
-  if docker info >/dev/null 2>&1; then return 0; fi
-  apt_install docker.io
-  echo "Starting a Docker engine"
-  as_root sh -c 'dockerd --bridge=none --iptables=false >/var/log/release-commands-dockerd.log 2>&1 & echo $! >/run/release-commands-dockerd.pid'
-  STARTED_DOCKERD=$(as_root cat /run/release-commands-dockerd.pid)
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
-  echo "The Docker engine did not come up; see /var/log/release-commands-dockerd.log" >&2
+  ensure_docker_engine && return 0
+  echo "$DOCKER_ENGINE_PROBLEM" >&2
   return 1
 }
 
@@ -72,7 +57,7 @@ stop_services() {
   fi
   if [ -n "$STARTED_DOCKERD" ]; then
     # The fault tests restart the engine and record its new process here.
-    STARTED_DOCKERD=$(as_root cat /run/release-commands-dockerd.pid 2>/dev/null || echo "$STARTED_DOCKERD")
+    STARTED_DOCKERD=$(as_root cat "$DOCKERD_PID_FILE" 2>/dev/null || echo "$STARTED_DOCKERD")
     as_root kill "$STARTED_DOCKERD" 2>/dev/null || true
     for _ in $(seq 1 20); do as_root kill -0 "$STARTED_DOCKERD" 2>/dev/null || break; sleep 0.5; done
     STARTED_DOCKERD=

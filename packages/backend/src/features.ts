@@ -12,6 +12,7 @@ import signalsBackend from '@backstage/plugin-signals-backend';
 import userSettingsBackend from '@backstage/plugin-user-settings-backend';
 import releaseCommandsBackend from '@release-commands/backstage-plugin-release-commands-backend';
 import scaffolderReleaseCommands from '@release-commands/backstage-plugin-scaffolder-backend-module-release-commands';
+import { declaredReleaseCommandsModule } from './modules/declaredReleaseCommands/declaredReleaseCommandsModule';
 
 /**
  * Every backend feature of the portal. Kept apart from index.ts so a test can
@@ -32,4 +33,5 @@ export const features = [
   userSettingsBackend,
   signalsBackend,
   releaseCommandsBackend,
+  declaredReleaseCommandsModule,
 ];

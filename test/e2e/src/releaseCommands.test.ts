@@ -1,8 +1,9 @@
 /*
  * The whole product end to end: the portal started as the README starts it,
  * driven in headless Chromium as a person would, running release commands
- * on the real Docker engine with a demo image built from scratch. The
- * scenarios build on each other and run in order.
+ * on the real Docker engine with the demo image that command 1 builds from
+ * scratch. The scenarios build on each other and run in order: the first is
+ * a first run, on the demo shop's declared commands as command 1 leaves them.
  */
 import {
   ReleaseCommandList,
@@ -11,12 +12,14 @@ import {
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { requireDocker } from '@release-commands/test-utils';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser, Page } from 'playwright-core';
 import { launchChromium } from './chromium';
-import { rebuildDemoImage } from './demoImage';
+import { demoImageCreated, removeDemoImage } from './demoImage';
 import { Portal, startPortal } from './portal';
 import {
   APP_URL,
+  DECLARED_COMMANDS,
   DEMO_COMMANDS,
   DEMO_IMAGE,
   addCommand,
@@ -33,6 +36,7 @@ import {
 import { ARTIFACTS, Scenario, clearArtifacts } from './Scenario';
 
 const SHOP = 'demo-shop';
+const SHOP_REF = `component:default/${SHOP}`;
 /** Stands for the service the Django template creates (examples/entities.yaml). */
 const DJANGO = 'demo-django';
 const [MIGRATE, SECURITY, FIX_TREE] = DEMO_COMMANDS;
@@ -47,15 +51,8 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   clearArtifacts();
-  const docker = await requireDocker();
-  const buildStarted = Date.now();
-  const created = await rebuildDemoImage(docker);
-  // Docker keeps whole seconds of the creation time.
-  if (created.getTime() < buildStarted - 1000) {
-    throw new Error(
-      `${DEMO_IMAGE} was created at ${created.toISOString()}, before this suite rebuilt it`,
-    );
-  }
+  const suiteStarted = Date.now();
+  await removeDemoImage();
 
   browser = await launchChromium();
   portal = startPortal({
@@ -63,6 +60,16 @@ beforeAll(async () => {
     entities: [SHOP, DJANGO],
   });
   await portal.ready();
+
+  // Command 1 leaves an engine answering and the demo image built anew.
+  const docker = await requireDocker();
+  const created = await demoImageCreated(docker);
+  // Docker keeps whole seconds of the creation time.
+  if (created.getTime() < suiteStarted - 1000) {
+    throw new Error(
+      `${DEMO_IMAGE} was created at ${created.toISOString()}, before bash scripts/start.sh ran`,
+    );
+  }
 });
 
 afterAll(async () => {
@@ -73,44 +80,125 @@ afterAll(async () => {
 const scenario = (name: string, body: (s: Scenario) => Promise<void>) =>
   Scenario.run(browser!, name, body);
 
-const toRows = (commands: Array<{ label: string; command: string }>) =>
-  commands.map(({ label, command }) => ({
-    label,
-    command,
-    source: 'Added by you',
-  }));
+const SOURCE = { api: 'API', user: 'Added by you' } as const;
+const shownAs = (
+  { label, command }: { label: string; command: string },
+  source: keyof typeof SOURCE,
+) => ({ label, command, source: SOURCE[source] });
 
-it('1. edits the commands: adds three, reorders them, saves, and finds them after a reload', async () => {
-  await scenario('1-edit-commands', async s => {
+/** The declared commands once the portal has added them after its start. */
+async function declaredCommandsAdded(): Promise<ReleaseCommandList> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const list = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
+    if (list.revision > 0) return list;
+    if (Date.now() > until) {
+      throw new Error(
+        `The portal did not add the demo shop's declared commands within 60 s; see ${ARTIFACTS}/portal.log`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+it('1. a first run: the demo shop comes with its declared commands, and running them from the tab on the new image passes', async () => {
+  const declared = await declaredCommandsAdded();
+  expect(
+    declared.commands.map(({ label, command, source, enabled }) => ({
+      label,
+      command,
+      source,
+      enabled,
+    })),
+  ).toEqual(
+    DECLARED_COMMANDS.map(c => ({ ...c, source: 'api', enabled: true })),
+  );
+  expect(declared.revision).toBe(DECLARED_COMMANDS.length);
+
+  await scenario('1-first-run', async s => {
     const page = await s.newPage();
     await openSignedIn(page, tabUrl(SHOP));
-    // Each suite starts on a database of its own.
-    await page.getByText('No release commands yet').waitFor();
-
-    for (const command of [FIX_TREE, SECURITY, MIGRATE]) {
-      await addCommand(page, command);
-    }
     expect(await commandRows(page)).toEqual(
-      toRows([FIX_TREE, SECURITY, MIGRATE]),
+      DECLARED_COMMANDS.map(c => shownAs(c, 'api')),
     );
+    await s.screenshot(page, 'tab');
+
+    const { runId, dialogImage } = await startRun(page);
+    expect(dialogImage).toBe(DEMO_IMAGE);
+    const [migrate, fixTree] = DECLARED_COMMANDS;
+    await waitForLogLines(page, [
+      '===== docker release commands =====',
+      `2 release commands of ${SHOP_REF} on ${DEMO_IMAGE}`,
+      `[1/2] ${migrate.label}: ${migrate.command}`,
+      '  Applying shop.0003_stock... OK',
+      `[1/2] ${migrate.label} passed (exit 0`,
+      `[2/2] ${fixTree.label}: ${fixTree.command}`,
+      'Checking the page tree... 42 pages, 0 problems',
+      `[2/2] ${fixTree.label} passed (exit 0`,
+      'Release commands passed: 2 commands succeeded in ',
+    ]);
+    await waitForRunEnd(page);
+
+    const steps = page.getByRole('table', { name: 'Steps' });
+    for (const n of [1, 2]) {
+      await steps.getByTestId(`step-${n}`).getByText('Succeeded').waitFor();
+    }
+    await s.screenshot(page);
+
+    const run = await portal!.api<ReleaseCommandRun>(
+      `/api/release-commands/runs/${runId}`,
+    );
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      image: DEMO_IMAGE,
+      reason: null,
+    });
+    expect(run.steps.map(x => [x.command, x.status, x.exitCode])).toEqual(
+      DECLARED_COMMANDS.map(c => [c.command, 'succeeded', 0]),
+    );
+  });
+});
+
+it('2. edits the commands: adds the security check, reorders, saves, and finds them after a reload', async () => {
+  await scenario('2-edit-commands', async s => {
+    const page = await s.newPage();
+    await openSignedIn(page, tabUrl(SHOP));
+    expect(await commandRows(page)).toEqual([
+      shownAs(MIGRATE, 'api'),
+      shownAs(FIX_TREE, 'api'),
+    ]);
+
+    await addCommand(page, SECURITY);
+    expect(await commandRows(page)).toEqual([
+      shownAs(MIGRATE, 'api'),
+      shownAs(FIX_TREE, 'api'),
+      shownAs(SECURITY, 'user'),
+    ]);
 
     // By mouse: the drag handle of the last row onto the first.
     await page
       .getByTestId('drag-handle-3')
       .dragTo(page.getByTestId('command-row-1'));
-    expect(await commandRows(page)).toEqual(
-      toRows([MIGRATE, FIX_TREE, SECURITY]),
-    );
+    expect(await commandRows(page)).toEqual([
+      shownAs(SECURITY, 'user'),
+      shownAs(MIGRATE, 'api'),
+      shownAs(FIX_TREE, 'api'),
+    ]);
     // By keyboard: the move buttons.
     await page
-      .getByRole('button', { name: `Move ${FIX_TREE.label} down` })
+      .getByRole('button', { name: `Move ${SECURITY.label} down` })
       .click();
-    expect(await commandRows(page)).toEqual(toRows(DEMO_COMMANDS));
+    const expected = [
+      shownAs(MIGRATE, 'api'),
+      shownAs(SECURITY, 'user'),
+      shownAs(FIX_TREE, 'api'),
+    ];
+    expect(await commandRows(page)).toEqual(expected);
 
     await saveCommands(page);
     await page.reload();
     await commandsTable(page).waitFor();
-    expect(await commandRows(page)).toEqual(toRows(DEMO_COMMANDS));
+    expect(await commandRows(page)).toEqual(expected);
 
     const stored = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
     expect(
@@ -120,15 +208,17 @@ it('1. edits the commands: adds three, reorders them, saves, and finds them afte
         source,
         enabled,
       })),
-    ).toEqual(
-      DEMO_COMMANDS.map(c => ({ ...c, source: 'user', enabled: true })),
-    );
+    ).toEqual([
+      { ...MIGRATE, source: 'api', enabled: true },
+      { ...SECURITY, source: 'user', enabled: true },
+      { ...FIX_TREE, source: 'api', enabled: true },
+    ]);
     await s.screenshot(page);
   });
 });
 
-it('2. runs them on the demo image: a live log, the failing check fails the run, the last step is skipped', async () => {
-  await scenario('2-run', async s => {
+it('3. runs them on the demo image: a live log, the failing check fails the run, the last step is skipped', async () => {
+  await scenario('3-failing-run', async s => {
     const page = await s.newPage();
     await openSignedIn(page, tabUrl(SHOP));
     await waitForCommands(page);
@@ -185,8 +275,8 @@ it('2. runs them on the demo image: a live log, the failing check fails the run,
   });
 });
 
-it("3. creates a service from the Django template: its tab lists the framework's defaults with their source", async () => {
-  await scenario('3-template', async s => {
+it("4. creates a service from the Django template: its tab lists the framework's defaults with their source", async () => {
+  await scenario('4-template', async s => {
     const page = await s.newPage();
     await openSignedIn(page, `${APP_URL}/create`);
 
@@ -203,8 +293,10 @@ it("3. creates a service from the Django template: its tab lists the framework's
     await page.getByRole('button', { name: 'Create' }).click();
 
     await page.waitForURL(/\/create\/tasks\//);
-    // The template's output shows once every step has finished.
+    // The template's output shows once every step has finished. The task's
+    // log, when open, has the same words.
     await page
+      .getByTestId('text-output-box')
       .getByText(`component:default/${DJANGO} has 2 release commands`)
       .waitFor({ timeout: 120_000 });
     await page.getByRole('link', { name: 'Release commands' }).click();
@@ -227,13 +319,13 @@ it("3. creates a service from the Django template: its tab lists the framework's
   });
 });
 
-it('4. refuses a save from a stale copy: the second editor sees the conflict and nothing is lost', async () => {
+it('5. refuses a save from a stale copy: the second editor sees the conflict and nothing is lost', async () => {
   const first = { label: 'Warm caches', command: './manage.sh warm-caches' };
   const second = { label: 'Notify the team', command: './manage.sh notify' };
   const labels = async (page: Page) =>
     (await commandRows(page)).map(row => row.label);
 
-  await scenario('4-conflict', async s => {
+  await scenario('5-conflict', async s => {
     const alice = await s.newPage();
     const bob = await s.newPage();
     await openSignedIn(alice, tabUrl(SHOP));

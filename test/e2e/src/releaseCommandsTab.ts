@@ -12,7 +12,20 @@ export const BACKEND_URL = process.env.BACKEND_URL ?? 'http://localhost:7007';
 /** Built by examples/demo-shop/build.sh; the demo entities' image annotation names it. */
 export const DEMO_IMAGE = 'release-commands-demo/shop:1';
 
-/** The reference document's example: the security check fails, so the deploy must stop. */
+/**
+ * What examples/demo-shop/release-commands.yaml declares: the portal adds
+ * them to the demo shop's list (source `api`) while it has never been
+ * written, and they pass on the demo image.
+ */
+export const DECLARED_COMMANDS = [
+  { label: 'Migrate database', command: './manage.sh migrate' },
+  { label: 'Fix tree', command: './manage.sh fix-tree' },
+];
+
+/**
+ * The reference document's example: the declared commands with the security
+ * check between them, which fails, so the deploy must stop.
+ */
 export const DEMO_COMMANDS = [
   { label: 'Migrate database', command: './manage.sh migrate' },
   { label: 'Security checks', command: './manage.sh check-security' },
@@ -110,17 +123,20 @@ export async function startRun(
 
 /**
  * The lines the run page's log viewer shows, as text: without line numbers
- * and without the hidden "Opens in a new window" of the links it makes of
+ * (a line may start with digits of its own) and without the hidden "Opens in a new window" of the links it makes of
  * anything that looks like a web address (`./manage.sh`).
  */
 export async function runLogLines(page: Page): Promise<string[]> {
   const rows = page.getByTestId('run-log').getByRole('row');
+  // Each line's number is its `row` element, first in the line.
   return rows.evaluateAll(elements =>
-    elements.map(row =>
-      (row.parentElement?.textContent ?? '')
-        .replace(/^\d+/, '')
-        .replaceAll(', Opens in a new window', ''),
-    ),
+    elements.map(row => {
+      const whole = row.parentElement?.textContent ?? '';
+      const number = row.textContent ?? '';
+      return (
+        whole.startsWith(number) ? whole.slice(number.length) : whole
+      ).replaceAll(', Opens in a new window', '');
+    }),
   );
 }
 
