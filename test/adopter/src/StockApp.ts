@@ -40,8 +40,9 @@ export class StockApp {
     env.PATH = [binDir, path.dirname(process.execPath), env.PATH].join(
       path.delimiter,
     );
-    // Under CI=true Yarn refuses to write a lockfile; a person adding a
-    // plugin on their machine changes theirs.
+    // Under CI=true `yarn install` refuses to change the lockfile (YN0028),
+    // and create-app's comes empty; a person installing on their machine
+    // writes theirs.
     env.YARN_ENABLE_IMMUTABLE_INSTALLS = 'false';
     this.env = env;
   }
