@@ -23,13 +23,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { Page } from 'playwright-core';
-import { launchChromium } from '../test/e2e/src/chromium';
+import { launchChromium, openSignedIn } from '@release-commands/test-utils';
 import {
   BACKEND_URL,
   DEMO_COMMANDS,
   DEMO_IMAGE,
   addCommand,
-  openSignedIn,
   saveCommands,
   startRun,
   tabUrl,

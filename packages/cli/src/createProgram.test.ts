@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { runCli } from './__testUtils__/spawnCli';
+import { version } from '../package.json';
 
 /** A URL on which nothing listens. */
 async function closedPortUrl() {
@@ -18,6 +19,12 @@ describe('release-commands CLI', () => {
     const result = await runCli(['no-such-command']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("unknown command 'no-such-command'");
+  });
+
+  it("prints the package's own version", async () => {
+    const result = await runCli(['--version']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${version}\n`);
   });
 
   it('reports the health of a backend', async () => {

@@ -6,6 +6,7 @@ import { addCommandsCommand } from './commandsCommand';
 import { addHealthCommand } from './healthCommand';
 import { addLogsCommand } from './logsCommand';
 import { addRunCommand } from './runCommand';
+import { version } from '../package.json';
 
 /** The command tree; `index.ts` runs it against `process.argv`. */
 export function createProgram(): Command {
@@ -14,7 +15,7 @@ export function createProgram(): Command {
       `Run and read release commands through the ${RELEASE_COMMANDS_PLUGIN_ID} backend of a Backstage portal. ` +
         'The token comes from RELEASE_COMMANDS_TOKEN.',
     )
-    .version('0.1.0')
+    .version(version)
     .option(
       '--url <url>',
       `the backend's base URL (default: $RELEASE_COMMANDS_URL, else ${DEFAULT_BACKEND_URL})`,

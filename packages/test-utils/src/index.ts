@@ -20,3 +20,13 @@ export {
   type BackendProcessOptions,
 } from './startBackendProcess';
 export { restartDockerEngine } from './restartDockerEngine';
+export { findRepositoryRoot } from './findRepositoryRoot';
+export { shellEnvironment } from './shellEnvironment';
+export { freePort } from './freePort';
+export {
+  startProcessGroup,
+  type ProcessGroup,
+  type ProcessGroupOptions,
+} from './startProcessGroup';
+export { launchChromium, CHROMIUM_PATH } from './launchChromium';
+export { openSignedIn, signInAsGuest } from './signInAsGuest';

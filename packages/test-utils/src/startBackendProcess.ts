@@ -1,9 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findRepositoryRoot } from './findRepositoryRoot';
+import { freePort } from './freePort';
 
 /** The portal's backend running as a real process, as the README starts it. */
 export type BackendProcess = {
@@ -32,25 +33,7 @@ export type BackendProcessOptions = {
 };
 
 // Test processes run inside the repository (from a package or its root).
-const ROOT = findRepositoryRoot(process.cwd());
-
-function findRepositoryRoot(from: string): string {
-  let dir = from;
-  while (!fs.existsSync(path.join(dir, '.yarnrc.yml'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`No repository root above ${from}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise(resolve => server.close(resolve));
-  return port;
-}
+const ROOT = findRepositoryRoot();
 
 function databaseConfig(kind: 'sqlite' | 'postgres', dataDir: string) {
   if (kind === 'sqlite') {

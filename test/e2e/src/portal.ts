@@ -1,10 +1,13 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import {
+  ProcessGroup,
+  shellEnvironment,
+  startProcessGroup,
+} from '@release-commands/test-utils';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_URL, BACKEND_URL } from './releaseCommandsTab';
 
 // Runs from source only: this package is never built.
@@ -13,7 +16,6 @@ export const ROOT = path.resolve(__dirname, '../../..');
 
 /** The first frontend compile takes minutes on a 2-CPU machine. */
 const START_TIMEOUT_MS = 8 * 60_000;
-const STOP_GRACE_MS = 20_000;
 
 /** The portal as `bash scripts/start.sh` runs it: the app's dev server and the backend. */
 export type Portal = {
@@ -34,15 +36,6 @@ async function portIsFree(port: number): Promise<boolean> {
     server.listen(port, () => server.close(() => resolve(true)));
   });
 }
-
-const groupAlive = (pid: number) => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Starts the portal the README's way, `bash scripts/start.sh`, in a process
@@ -77,19 +70,9 @@ export function startPortal(options: {
   );
 
   // A shell of a person running the README's command, not Jest's settings.
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name === 'NODE_ENV' || name.startsWith('JEST_')) delete env[name];
-  }
+  const env = shellEnvironment();
 
-  let child: ChildProcess | undefined;
-  const log = fs.createWriteStream(options.logFile);
-  const stopGroup = () => {
-    if (child?.pid && groupAlive(child.pid))
-      process.kill(-child.pid, 'SIGKILL');
-  };
-  // Jest may be interrupted; the portal must not outlive it.
-  process.once('exit', stopGroup);
+  let group: ProcessGroup | undefined;
 
   async function ready() {
     for (const port of [3000, 7007]) {
@@ -99,7 +82,7 @@ export function startPortal(options: {
         );
       }
     }
-    child = spawn(
+    const started = startProcessGroup(
       'bash',
       [
         path.join(ROOT, 'scripts/start.sh'),
@@ -108,32 +91,13 @@ export function startPortal(options: {
         '--config',
         configFile,
       ],
-      { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: ROOT, env, logFile: options.logFile },
     );
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
+    group = started;
 
     const until = Date.now() + START_TIMEOUT_MS;
-    const waitFor = async (what: string, check: () => Promise<boolean>) => {
-      for (;;) {
-        if (child!.exitCode !== null || child!.signalCode !== null) {
-          throw new Error(
-            `bash scripts/start.sh exited (${
-              child!.exitCode ?? child!.signalCode
-            }) before ${what} answered; see ${options.logFile}`,
-          );
-        }
-        if (await check().catch(() => false)) return;
-        if (Date.now() > until) {
-          throw new Error(
-            `${what} did not answer within ${
-              START_TIMEOUT_MS / 60_000
-            } minutes; see ${options.logFile}`,
-          );
-        }
-        await sleep(1000);
-      }
-    };
+    const waitFor = (what: string, check: () => Promise<boolean>) =>
+      started.waitFor(`${what} to answer`, check, { until });
     const answers = (url: string, init?: RequestInit) =>
       fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }).then(
         res => res.ok,
@@ -172,15 +136,7 @@ export function startPortal(options: {
   }
 
   async function stop() {
-    const pid = child?.pid;
-    if (pid && groupAlive(pid)) {
-      process.kill(-pid, 'SIGTERM');
-      const until = Date.now() + STOP_GRACE_MS;
-      while (groupAlive(pid) && Date.now() < until) await sleep(250);
-      stopGroup();
-    }
-    process.removeListener('exit', stopGroup);
-    log.end();
+    await group?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 

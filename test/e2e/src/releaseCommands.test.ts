@@ -10,11 +10,14 @@ import {
   ReleaseCommandRun,
   releaseCommandPresets,
 } from '@release-commands/backstage-plugin-release-commands-common';
-import { requireDocker } from '@release-commands/test-utils';
+import {
+  launchChromium,
+  openSignedIn,
+  requireDocker,
+} from '@release-commands/test-utils';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser, Page } from 'playwright-core';
-import { launchChromium } from './chromium';
 import { demoImageCreated, removeDemoImage } from './demoImage';
 import { Portal, startPortal } from './portal';
 import {
@@ -25,7 +28,6 @@ import {
   addCommand,
   commandRows,
   commandsTable,
-  openSignedIn,
   saveCommands,
   startRun,
   tabUrl,

@@ -35,24 +35,6 @@ export const DEMO_COMMANDS = [
 export const tabUrl = (name: string) =>
   `${APP_URL}/catalog/default/component/${name}/release-commands`;
 
-/**
- * Signs in as guest. In a new browser context the sign-in page shows in
- * place of whatever page was asked for; later loads in that context (a
- * reload too) sign in again by themselves.
- */
-export async function signInAsGuest(page: Page) {
-  const guest = page.getByRole('button', { name: /enter/i });
-  // The dev server may still be compiling the app on the first load.
-  await guest.waitFor({ timeout: 120_000 });
-  await guest.click();
-  await guest.waitFor({ state: 'detached' });
-}
-
-export async function openSignedIn(page: Page, url: string) {
-  await page.goto(url);
-  await signInAsGuest(page);
-}
-
 export const commandsTable = (page: Page) =>
   page.getByRole('table', { name: 'Release commands in run order' });
 
