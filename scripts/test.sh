@@ -51,4 +51,8 @@ echo "== End to end (the portal as scripts/start.sh starts it, in headless Chrom
 (cd test/e2e && CI=true yarn backstage-cli package test --runInBand \
   --json --outputFile="$results/e2e.jest.json")
 
-node scripts/summarize-tests.js "$results" packages,runs,e2e
+echo "== Adopter (the packed packages in a stock create-app 0.9.2 app, installed as the README says)"
+(cd test/adopter && CI=true yarn backstage-cli package test --runInBand \
+  --json --outputFile="$results/adopter.jest.json")
+
+node scripts/summarize-tests.js "$results" packages,runs,e2e,adopter

@@ -1,5 +1,5 @@
 /*
- * `yarn workspace @release-commands/test-adopter pack-published DIR`: builds
+ * `yarn pack:published DIR` (from the repository root): builds
  * every published package and packs it into DIR (relative to where the
  * command was typed), for installing into a Backstage app before the
  * packages are on a registry.
@@ -12,7 +12,7 @@ async function main() {
   const [target, ...rest] = process.argv.slice(2);
   if (!target || rest.length > 0) {
     throw new Error(
-      'Usage: yarn workspace @release-commands/test-adopter pack-published DIR',
+      'Usage: yarn pack:published DIR',
     );
   }
   // Yarn runs workspace scripts in the workspace; INIT_CWD is where it was typed.
