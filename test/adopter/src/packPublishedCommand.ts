@@ -11,9 +11,7 @@ import { packPublishedPackages } from './packPublishedPackages';
 async function main() {
   const [target, ...rest] = process.argv.slice(2);
   if (!target || rest.length > 0) {
-    throw new Error(
-      'Usage: yarn pack:published DIR',
-    );
+    throw new Error('Usage: yarn pack:published DIR');
   }
   // Yarn runs workspace scripts in the workspace; INIT_CWD is where it was typed.
   const outDir = path.resolve(process.env.INIT_CWD ?? process.cwd(), target);
