@@ -1,4 +1,5 @@
 import { Config } from '@backstage/config';
+import { describeError } from '@release-commands/backstage-plugin-release-commands-common';
 import {
   ExecutorError,
   ReleaseCommandExecutor,
@@ -400,9 +401,9 @@ export class DockerExecutor implements ReleaseCommandExecutor {
   ): ExecutorError {
     if (!isDockerApiError(error)) {
       return new ExecutorError(
-        `The Docker engine at ${this.description} is unreachable: ${
-          (error as Error)?.message ?? String(error)
-        }`,
+        `The Docker engine at ${
+          this.description
+        } is unreachable: ${describeError(error)}`,
         'engine',
       );
     }

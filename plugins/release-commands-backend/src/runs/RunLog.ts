@@ -1,6 +1,8 @@
-import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  formatBytes,
+  RunLogChunk,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { RunsStore } from '../database/RunsStore';
-import { formatBytes } from './formatting';
 
 /** What a run's log writes through. */
 export type RunLogStore = Pick<

@@ -6,6 +6,10 @@ import {
 } from '@backstage/errors';
 import {
   commandArgv,
+  describeError,
+  formatBytes,
+  formatDuration,
+  plural,
   RELEASE_COMMAND_ENV_VAR,
   ReleaseCommandRun,
   RUN_LOG_HEADING,
@@ -21,7 +25,6 @@ import {
 import { randomUUID } from 'node:crypto';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
 import { RunsStore, StepOutcome } from '../database/RunsStore';
-import { formatBytes, formatDuration } from './formatting';
 import {
   createInstanceId,
   isInstanceGone,
@@ -358,7 +361,7 @@ export class RunOrchestrator {
       return {
         ...(signal.aborted
           ? stoppedVerdict(signal.reason, undefined)
-          : failedVerdict(`${describeError(error)}`)),
+          : failedVerdict(describeAsSentence(error))),
         skippedFrom: 0,
       };
     }
@@ -621,10 +624,6 @@ function stepPrefix(step: RunStep, total: number): string {
   return `[${step.position + 1}/${total}] ${step.label}`;
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
 function failedVerdict(reason: string): Verdict {
   return { status: 'failed', reason, line: 'Release commands failed:' };
 }
@@ -655,22 +654,23 @@ function stoppedVerdict(
   };
 }
 
-function describeError(error: unknown): string {
-  const message = (error as Error)?.message ?? String(error);
+/** What went wrong, ending as a sentence does: reasons are followed by more. */
+function describeAsSentence(error: unknown): string {
+  const message = describeError(error);
   return /[.!?]$/.test(message) ? message : `${message}.`;
 }
 
 function describeStepError(error: unknown, quotedStep: string): string {
   if (error instanceof ExecutorError) {
     if (error.kind === 'command') {
-      return `${quotedStep} could not start: ${describeError(error)}`;
+      return `${quotedStep} could not start: ${describeAsSentence(error)}`;
     }
     if (error.kind === 'engine') {
-      return `The Docker engine failed while ${quotedStep} was running: ${describeError(
+      return `The Docker engine failed while ${quotedStep} was running: ${describeAsSentence(
         error,
       )} The command may have been partly applied.`;
     }
-    return describeError(error);
+    return describeAsSentence(error);
   }
-  return `${quotedStep} failed unexpectedly: ${describeError(error)}`;
+  return `${quotedStep} failed unexpectedly: ${describeAsSentence(error)}`;
 }
