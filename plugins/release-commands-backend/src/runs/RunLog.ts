@@ -2,16 +2,10 @@ import {
   formatBytes,
   RunLogChunk,
 } from '@release-commands/backstage-plugin-release-commands-common';
-import { RunsStore } from '../database/RunsStore';
-
-/** What a run's log writes through. */
-export type RunLogStore = Pick<
-  RunsStore,
-  'appendLog' | 'putLogChunk' | 'deleteLogChunks'
->;
+import { RunLogStore } from '../database/RunLogStore';
 
 export type RunLogOptions = {
-  store: RunLogStore;
+  store: Pick<RunLogStore, 'appendLog' | 'putLogChunk' | 'deleteLogChunks'>;
   runId: string;
   /** The sequence number of the first chunk written (0 for a new log). */
   firstSeq?: number;

@@ -7,6 +7,7 @@ import {
 } from '@release-commands/backstage-plugin-release-commands-node';
 import { createTestDatabases } from '@release-commands/test-utils';
 import { DatabaseReleaseCommandsStore } from '../database/DatabaseReleaseCommandsStore';
+import { DatabaseRunLogStore } from '../database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from '../database/DatabaseRunsStore';
 import { RunEvents } from './RunEvents';
 import { RunOrchestrator } from './RunOrchestrator';
@@ -93,9 +94,11 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
       database,
     });
     const runsStore = await DatabaseRunsStore.create({ database });
+    const logStore = await DatabaseRunLogStore.create({ database });
     const executor = new ScriptedExecutor();
     const orchestrator = new RunOrchestrator({
       runsStore,
+      logStore,
       commandsStore,
       executor,
       logger: mockServices.logger.mock(),
@@ -121,7 +124,7 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
       });
     };
     const logOf = async (runId: string) =>
-      (await runsStore.readLog(runId, { afterSeq: -1, limit: 1000 }))
+      (await logStore.readLog(runId, { afterSeq: -1, limit: 1000 }))
         .map(c => c.text)
         .join('');
     const deploy = (entityRef = SHOP, env: Record<string, string> = {}) =>

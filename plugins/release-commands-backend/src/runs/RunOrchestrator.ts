@@ -24,6 +24,7 @@ import {
 } from '@release-commands/backstage-plugin-release-commands-node';
 import { randomUUID } from 'node:crypto';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
+import { RunLogStore } from '../database/RunLogStore';
 import { RunsStore, StepOutcome } from '../database/RunsStore';
 import {
   createInstanceId,
@@ -63,6 +64,7 @@ const SIGNALS: Record<number, string> = {
 
 export type RunOrchestratorOptions = {
   runsStore: RunsStore;
+  logStore: RunLogStore;
   commandsStore: ReleaseCommandsStore;
   executor: ReleaseCommandExecutor;
   logger: LoggerService;
@@ -523,7 +525,7 @@ export class RunOrchestrator {
   ): RunLog {
     return new RunLog({
       redact: masker && (text => masker.maskText(text)),
-      store: this.options.runsStore,
+      store: this.options.logStore,
       runId,
       firstSeq,
       capBytes: this.options.settings.logCapBytes,
@@ -536,7 +538,7 @@ export class RunOrchestrator {
   }
 
   private async nextLogSeq(runId: string): Promise<number> {
-    return (await this.options.runsStore.lastLogSeq(runId)) + 1;
+    return (await this.options.logStore.lastLogSeq(runId)) + 1;
   }
 
   /** Keeps this instance's runs alive and picks up cancels and queued runs. */
