@@ -23,6 +23,7 @@ import {
   judgeStep,
   noCommandsVerdict,
   passedVerdict,
+  secretsMissingVerdict,
   stepPrefix,
   stoppedVerdict,
   Verdict,
@@ -48,10 +49,11 @@ export class RunExecution {
   constructor(
     private readonly context: RunExecutionContext,
     private readonly run: ReleaseCommandRun,
-    private readonly env: Record<string, string>,
+    /** Undefined when this instance does not hold the run's secrets. */
+    private readonly env: Record<string, string> | undefined,
     private readonly signal: AbortSignal,
   ) {
-    this.masker = new SecretMasker(Object.values(env));
+    this.masker = new SecretMasker(Object.values(env ?? {}));
     this.log = openRunLog(context, run.id, 0, this.masker);
     this.total = run.steps.length;
   }
@@ -119,6 +121,11 @@ export class RunExecution {
     const startedAt = Date.now();
     if (this.total === 0) {
       return { ...noCommandsVerdict(run.entityRef), skippedFrom: 0 };
+    }
+    // Without them the commands would run, and could pass, with none of the
+    // variables the deploy passed.
+    if (!this.env && run.envKeys.length > 0) {
+      return { ...secretsMissingVerdict(run.envKeys), skippedFrom: 0 };
     }
 
     try {

@@ -67,7 +67,7 @@ export class RunOrchestrator {
       instanceId: this.instanceId,
       maxConcurrentRuns: settings.maxConcurrentRuns,
       logger: options.logger,
-      onClaimed: (run, env) => this.launch(run, env ?? {}),
+      onClaimed: (run, env) => this.launch(run, env),
     });
     this.leases = new RunLeases({
       ...this.context,
@@ -122,25 +122,35 @@ export class RunOrchestrator {
     const list = await this.options.commandsStore.getCommands(
       request.entityRef,
     );
-    const run = await this.options.runsStore.createRun({
-      id: randomUUID(),
-      entityRef: request.entityRef,
-      environment: request.environment,
-      image: request.image,
-      trigger: request.trigger,
-      triggeredBy: request.actor,
-      envKeys: Object.keys(request.env).sort(),
-      ownerInstance: this.instanceId,
-      steps: list.commands
-        .filter(command => command.enabled)
-        .map(command => ({
-          label: command.label,
-          command: command.command,
-          timeoutSeconds:
-            command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
-        })),
-    });
-    this.queue.hold(run.id, request.env);
+    const id = randomUUID();
+    // Held before the run is stored: from the insert on, any claim (another
+    // deploy's, a finishing run's, the heartbeat's) may start it.
+    this.queue.hold(id, request.env);
+    let run: ReleaseCommandRun;
+    try {
+      run = await this.options.runsStore.createRun({
+        id,
+        entityRef: request.entityRef,
+        environment: request.environment,
+        image: request.image,
+        trigger: request.trigger,
+        triggeredBy: request.actor,
+        envKeys: Object.keys(request.env).sort(),
+        ownerInstance: this.instanceId,
+        steps: list.commands
+          .filter(command => command.enabled)
+          .map(command => ({
+            label: command.label,
+            command: command.command,
+            timeoutSeconds:
+              command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
+          })),
+      });
+    } catch (error) {
+      this.queue.drop(id);
+      throw error;
+    }
+    this.queue.stored(id);
     this.queue.schedule();
     return run;
   }
@@ -177,7 +187,10 @@ export class RunOrchestrator {
     }
   }
 
-  private launch(run: ReleaseCommandRun, env: Record<string, string>) {
+  private launch(
+    run: ReleaseCommandRun,
+    env: Record<string, string> | undefined,
+  ) {
     this.active.start(
       run.id,
       signal => this.execute(run, env, signal),
@@ -187,7 +200,7 @@ export class RunOrchestrator {
 
   private async execute(
     run: ReleaseCommandRun,
-    env: Record<string, string>,
+    env: Record<string, string> | undefined,
     signal: AbortSignal,
   ) {
     try {

@@ -23,16 +23,28 @@ export type RunQueueOptions = {
  * runs across all instances leaves room.
  */
 export class RunQueue {
-  private readonly secrets = new Map<string, Record<string, string>>();
+  private readonly secrets = new Map<
+    string,
+    { env: Record<string, string>; stored: boolean }
+  >();
   private scheduling: Promise<void> | undefined;
   private scheduleAgain = false;
   private closed = false;
 
   constructor(private readonly options: RunQueueOptions) {}
 
-  /** Holds the secrets of a run of this instance until it is claimed. */
+  /**
+   * Holds the secrets of a run of this instance until it is claimed: from
+   * before the run is stored, since a claim may find it the moment it is.
+   */
   hold(runId: string, env: Record<string, string>) {
-    this.secrets.set(runId, env);
+    this.secrets.set(runId, { env, stored: false });
+  }
+
+  /** The run is in the store now, so its absence there means it ended. */
+  stored(runId: string) {
+    const held = this.secrets.get(runId);
+    if (held) held.stored = true;
   }
 
   /** Forgets a run that will not be claimed (it ended without starting). */
@@ -40,9 +52,11 @@ export class RunQueue {
     this.secrets.delete(runId);
   }
 
-  /** The runs whose secrets are held here. */
+  /** The stored runs whose secrets are held here. */
   waiting(): string[] {
-    return [...this.secrets.keys()];
+    return [...this.secrets]
+      .filter(([, held]) => held.stored)
+      .map(([id]) => id);
   }
 
   /** The claim in flight, if any. */
@@ -68,9 +82,9 @@ export class RunQueue {
             maxRunning: this.options.maxConcurrentRuns,
           });
           for (const run of claimed) {
-            const env = this.secrets.get(run.id);
+            const held = this.secrets.get(run.id);
             this.secrets.delete(run.id);
-            this.options.onClaimed(run, env);
+            this.options.onClaimed(run, held?.env);
           }
         } while (this.scheduleAgain);
       } catch (error) {
@@ -90,7 +104,7 @@ export class RunQueue {
 
   /** Drops every secret held; returns the runs they belonged to. */
   release(): string[] {
-    const runIds = this.waiting();
+    const runIds = [...this.secrets.keys()];
     this.secrets.clear();
     return runIds;
   }

@@ -71,6 +71,18 @@ export function failedVerdict(reason: string): Verdict {
   return { status: 'failed', reason, line: 'Release commands failed:' };
 }
 
+/**
+ * A claimed run whose secrets this instance does not hold: they live only in
+ * the memory of the instance that accepted the run.
+ */
+export function secretsMissingVerdict(envKeys: string[]): Verdict {
+  return failedVerdict(
+    `The values of ${envKeys.join(
+      ', ',
+    )} were not in this backend instance's memory when the run started (they are never stored), so no command ran. Run the release commands again.`,
+  );
+}
+
 /** The image could not be made available. */
 export function imageFailedVerdict(error: unknown): Verdict {
   return failedVerdict(describeAsSentence(error));
