@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseReleaseCommandsStore } from '../plugins/release-commands-backend/src/database/DatabaseReleaseCommandsStore';
+import { DatabaseRunLogStore } from '../plugins/release-commands-backend/src/database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from '../plugins/release-commands-backend/src/database/DatabaseRunsStore';
 import { DockerExecutor } from '../plugins/release-commands-backend/src/executor/DockerExecutor';
 import { RunEvents } from '../plugins/release-commands-backend/src/runs/RunEvents';
@@ -70,13 +71,14 @@ async function measure(name: string, knex: Knex) {
       fail: async () => {},
     }),
   };
-  const runsStore = await DatabaseRunsStore.create({
-    database: { getClient: async () => knex },
-  });
+  const database = { getClient: async () => knex };
+  const runsStore = await DatabaseRunsStore.create({ database });
+  const logStore = await DatabaseRunLogStore.create({ database });
   const events = new RunEvents();
   // Never started: this benchmark reads commands only.
   const orchestrator = new RunOrchestrator({
     runsStore,
+    logStore,
     commandsStore: store,
     executor: DockerExecutor.fromConfig(new ConfigReader({})),
     logger: { error() {}, warn() {}, info() {}, debug() {} } as any,
@@ -88,7 +90,7 @@ async function measure(name: string, knex: Knex) {
     '/api/release-commands',
     await createRouter({
       store,
-      runs: { orchestrator, runsStore, events },
+      runs: { orchestrator, runsStore, logStore, events },
       httpAuth: allowAll,
       permissions: allowAll,
       auditor: allowAll,

@@ -1,6 +1,7 @@
 import {
   appendCommandRequestSchema,
   entityRefSchema,
+  plural,
   ReleaseCommand,
   ReleaseCommandList,
 } from '@release-commands/backstage-plugin-release-commands-common';
@@ -8,7 +9,7 @@ import { Command } from 'commander';
 import { usageError } from './CliError';
 import { connectToBackend, requestFailure } from './connectToBackend';
 import { describeFlagErrors } from './describeFlagErrors';
-import { plural, printJson } from './output';
+import { printJson } from './output';
 import { parseDuration } from './parseRunFlags';
 
 type AddFlags = {

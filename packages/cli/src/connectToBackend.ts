@@ -1,4 +1,7 @@
-import { ReleaseCommandsClient } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  describeError,
+  ReleaseCommandsClient,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { ResponseError } from '@backstage/errors';
 import { CliError, ExitCode, usageError } from './CliError';
 
@@ -64,21 +67,13 @@ export function responseStatus(error: unknown): number | undefined {
 }
 
 /**
- * What went wrong, in a few words, for messages: `401 Illegal token`,
- * `fetch failed: ECONNREFUSED`.
+ * What went wrong, in a few words, with the status of a refusal:
+ * `401 Illegal token`, `fetch failed: ECONNREFUSED`.
  */
-export function describeError(error: unknown): string {
-  if (ResponseError.is(error)) {
-    return `${error.statusCode} ${error.cause.message}`;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  // fetch hides the network error (ECONNREFUSED, ENOTFOUND, ...) in `cause`.
-  const cause = (error as { cause?: { code?: string; message?: string } })
-    ?.cause;
-  const detail = cause?.code ?? cause?.message;
-  return detail && !message.includes(detail)
-    ? `${message}: ${detail}`
-    : message;
+export function describeRequestError(error: unknown): string {
+  const status = responseStatus(error);
+  const what = describeError(error);
+  return status === undefined ? what : `${status} ${what}`;
 }
 
 // Failures to connect at all: the request was never sent.
@@ -98,7 +93,7 @@ export function requestFailure(
 ): CliError {
   if (error instanceof CliError) return error;
   const status = responseStatus(error);
-  const what = describeError(error);
+  const what = describeRequestError(error);
   if (status === 401) {
     return usageError(
       `the backend refused the token (${what}): check RELEASE_COMMANDS_TOKEN; it must be one of the backend's backend.auth.externalAccess tokens`,

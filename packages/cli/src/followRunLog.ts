@@ -3,7 +3,7 @@ import {
   RunLogChunk,
   RunLogEnd,
 } from '@release-commands/backstage-plugin-release-commands-common';
-import { BackendConnection, describeError } from './connectToBackend';
+import { BackendConnection, describeRequestError } from './connectToBackend';
 
 export type FollowRunLogOptions = {
   onChunk(chunk: RunLogChunk): void;
@@ -26,7 +26,7 @@ export class LostContactError extends Error {
     super(
       `lost contact with the backend for ${Math.round(
         afterMs / 1000,
-      )}s while following run ${runId} (${describeError(lastError)})`,
+      )}s while following run ${runId} (${describeRequestError(lastError)})`,
     );
     this.name = 'LostContactError';
   }

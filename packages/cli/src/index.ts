@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { describeError } from '@release-commands/backstage-plugin-release-commands-common';
 import { CliError, ExitCode, report } from './CliError';
 import { createProgram } from './createProgram';
 
@@ -19,9 +20,7 @@ createProgram()
         ? error
         : {
             exitCode: ExitCode.unknown,
-            message: `unexpected error: ${
-              error instanceof Error ? error.message : String(error)
-            }`,
+            message: `unexpected error: ${describeError(error)}`,
           },
     );
     exit();

@@ -7,8 +7,3 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function printJson(value: unknown) {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
-
-/** `1 command`, `3 commands`. */
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}

@@ -1,5 +1,6 @@
 import {
   CreateRunRequest,
+  plural,
   ReleaseCommandRun,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { Command, Option } from 'commander';
@@ -8,7 +9,7 @@ import { CliError, ExitCode, report, Verdict } from './CliError';
 import {
   BackendConnection,
   connectToBackend,
-  describeError,
+  describeRequestError,
   requestFailure,
   responseStatus,
 } from './connectToBackend';
@@ -16,7 +17,7 @@ import { createLogPrinter, LogPrinter } from './LogPrinter';
 import { parseRunFlags, RunFlags } from './parseRunFlags';
 import { waitForVerdict } from './waitForVerdict';
 import { StopRequests } from './StopRequests';
-import { collect, plural, printJson } from './output';
+import { collect, printJson } from './output';
 
 type RunCommandFlags = RunFlags & { json?: boolean };
 
@@ -119,7 +120,7 @@ async function startRun(
       // commands: nothing started, and this deploy must not go on.
       throw new CliError(
         ExitCode.failed,
-        `no run started: ${describeError(
+        `no run started: ${describeRequestError(
           error,
         )}. The deployment must not proceed.`,
       );
@@ -179,7 +180,9 @@ async function cancelRun(
   } catch (error) {
     // 409: it ended first, and its own verdict stands.
     if (responseStatus(error) !== 409) {
-      printer.note(`could not cancel run ${runId}: ${describeError(error)}`);
+      printer.note(
+        `could not cancel run ${runId}: ${describeRequestError(error)}`,
+      );
     }
   }
 }

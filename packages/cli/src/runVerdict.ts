@@ -1,9 +1,9 @@
 import {
+  plural,
   ReleaseCommandRun,
   RunLogEnd,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { ExitCode, Verdict } from './CliError';
-import { plural } from './output';
 
 const MUST_NOT_PROCEED = 'The deployment must not proceed.';
 

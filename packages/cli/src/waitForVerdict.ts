@@ -1,6 +1,6 @@
 import { ReleaseCommandRun } from '@release-commands/backstage-plugin-release-commands-common';
 import { ExitCode, Verdict } from './CliError';
-import { BackendConnection, describeError } from './connectToBackend';
+import { BackendConnection, describeRequestError } from './connectToBackend';
 import { followRunLog, LostContactError } from './followRunLog';
 import { LogPrinter } from './LogPrinter';
 import { runVerdict } from './runVerdict';
@@ -30,7 +30,7 @@ export async function waitForVerdict(
       signal: leave,
       onBroken: (error: unknown) =>
         printer.note(
-          `the log stream of run ${run.id} broke (${describeError(
+          `the log stream of run ${run.id} broke (${describeRequestError(
             error,
           )}); reconnecting`,
         ),
@@ -53,7 +53,7 @@ export async function waitForVerdict(
     }
     return {
       exitCode: ExitCode.unknown,
-      message: `could not follow run ${run.id} (${describeError(
+      message: `could not follow run ${run.id} (${describeRequestError(
         error,
       )}): its outcome is unknown; ${lookItUp}.`,
     };

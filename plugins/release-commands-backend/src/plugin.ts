@@ -8,6 +8,7 @@ import {
   releaseCommandsExecutorExtensionPoint,
 } from '@release-commands/backstage-plugin-release-commands-node';
 import { DatabaseReleaseCommandsStore } from './database/DatabaseReleaseCommandsStore';
+import { DatabaseRunLogStore } from './database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from './database/DatabaseRunsStore';
 import { checkDockerEngine } from './docker/checkDockerEngine';
 import {
@@ -62,10 +63,12 @@ export const releaseCommandsPlugin = createBackendPlugin({
           database,
         });
         const runsStore = await DatabaseRunsStore.create({ database });
+        const logStore = await DatabaseRunLogStore.create({ database });
         const events = new RunEvents();
         const executor = customExecutor ?? DockerExecutor.fromConfig(config);
         const orchestrator = new RunOrchestrator({
           runsStore,
+          logStore,
           commandsStore,
           executor,
           logger,
@@ -76,7 +79,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
         httpRouter.use(
           await createRouter({
             store: commandsStore,
-            runs: { orchestrator, runsStore, events },
+            runs: { orchestrator, runsStore, logStore, events },
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,
             auditor: deps.auditor,

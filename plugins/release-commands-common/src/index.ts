@@ -1,6 +1,6 @@
 /**
- * Types, schemas, permissions and framework presets shared by the
- * release-commands plugin packages.
+ * Types, schemas, permissions, framework presets and formatting shared by
+ * the release-commands plugin packages.
  *
  * @packageDocumentation
  */
@@ -13,3 +13,5 @@ export * from './presets';
 export * from './runs';
 export * from './ReleaseCommandsClient';
 export * from './followRunLog';
+export * from './formatting';
+export * from './describeError';

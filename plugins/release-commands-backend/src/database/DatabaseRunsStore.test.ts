@@ -312,41 +312,4 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
       store.listRuns(SHOP, { limit: 2, cursor: 'nonsense' }),
     ).rejects.toThrow(/cursor must be a nextCursor value/);
   });
-
-  it('keeps log chunks in order, replaces and deletes them', async () => {
-    const { store } = await createStore();
-    const run = await store.createRun(newRun());
-    expect(await store.lastLogSeq(run.id)).toBe(-1);
-    const at = new Date().toISOString();
-    await store.appendLog(
-      run.id,
-      Array.from({ length: 250 }, (_, seq) => ({
-        seq,
-        step: seq === 0 ? null : 0,
-        stream: seq === 0 ? ('system' as const) : ('stdout' as const),
-        at,
-        text: `line ${seq}\n`,
-      })),
-    );
-    expect(await store.lastLogSeq(run.id)).toBe(249);
-    const page = await store.readLog(run.id, { afterSeq: 10, limit: 3 });
-    expect(page).toEqual([
-      { seq: 11, step: 0, stream: 'stdout', at, text: 'line 11\n' },
-      { seq: 12, step: 0, stream: 'stdout', at, text: 'line 12\n' },
-      { seq: 13, step: 0, stream: 'stdout', at, text: 'line 13\n' },
-    ]);
-    await store.deleteLogChunks(run.id, [12, 13]);
-    await store.putLogChunk(run.id, {
-      seq: 11,
-      step: null,
-      stream: 'system',
-      at,
-      text: '[cut]\n',
-    });
-    expect(
-      (await store.readLog(run.id, { afterSeq: 10, limit: 2 })).map(
-        c => c.text,
-      ),
-    ).toEqual(['[cut]\n', 'line 14\n']);
-  });
 });

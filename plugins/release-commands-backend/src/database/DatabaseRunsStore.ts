@@ -4,7 +4,6 @@ import {
   ACTIVE_RUN_STATUSES,
   ReleaseCommandRun,
   ReleaseCommandRunPage,
-  RunLogChunk,
   RunStatus,
   RunStep,
   RunTrigger,
@@ -18,7 +17,6 @@ import { TimestampValue, toIsoString, toOptionalIsoString } from './timestamps';
 
 const RUNS = 'release_command_runs';
 const STEPS = 'release_command_run_steps';
-const LOGS = 'release_command_run_logs';
 const SCHEDULER = 'release_command_scheduler';
 
 // Keeps multi-row inserts under SQLite's limit on bound variables.
@@ -56,15 +54,6 @@ type StepRow = {
   container_id: string | null;
   started_at: TimestampValue | null;
   finished_at: TimestampValue | null;
-};
-
-type LogRow = {
-  run_id: string;
-  seq: number;
-  step: number | null;
-  stream: RunLogChunk['stream'];
-  at: TimestampValue;
-  text: string;
 };
 
 /** The knex implementation of {@link RunsStore}. */
@@ -381,54 +370,6 @@ export class DatabaseRunsStore implements RunsStore {
     return new Date(toIsoString(row.heartbeat_at)) >= staleBefore;
   }
 
-  async appendLog(runId: string, chunks: RunLogChunk[]): Promise<void> {
-    const rows = chunks.map(chunk => toLogRow(runId, chunk));
-    for (let i = 0; i < rows.length; i += INSERT_BATCH) {
-      await this.db(LOGS).insert(rows.slice(i, i + INSERT_BATCH));
-    }
-  }
-
-  async putLogChunk(runId: string, chunk: RunLogChunk): Promise<void> {
-    await this.db(LOGS)
-      .insert(toLogRow(runId, chunk))
-      .onConflict(['run_id', 'seq'])
-      .merge(['text', 'at']);
-  }
-
-  async deleteLogChunks(runId: string, seqs: number[]): Promise<void> {
-    for (let i = 0; i < seqs.length; i += INSERT_BATCH * 5) {
-      await this.db(LOGS)
-        .where({ run_id: runId })
-        .whereIn('seq', seqs.slice(i, i + INSERT_BATCH * 5))
-        .delete();
-    }
-  }
-
-  async readLog(
-    runId: string,
-    options: { afterSeq: number; limit: number },
-  ): Promise<RunLogChunk[]> {
-    const rows = await this.db<LogRow>(LOGS)
-      .where({ run_id: runId })
-      .where('seq', '>', options.afterSeq)
-      .orderBy('seq', 'asc')
-      .limit(options.limit);
-    return rows.map(row => ({
-      seq: Number(row.seq),
-      step: row.step === null ? null : Number(row.step),
-      stream: row.stream,
-      at: toIsoString(row.at),
-      text: row.text,
-    }));
-  }
-
-  async lastLogSeq(runId: string): Promise<number> {
-    const [row] = await this.db(LOGS)
-      .where({ run_id: runId })
-      .max({ seq: 'seq' });
-    return row?.seq === null || row?.seq === undefined ? -1 : Number(row.seq);
-  }
-
   private async withSteps(
     db: Knex | Knex.Transaction,
     rows: RunRow[],
@@ -555,16 +496,5 @@ function fromStepRow(row: StepRow): RunStep {
     oomKilled: Boolean(row.oom_killed),
     startedAt: toOptionalIsoString(row.started_at),
     finishedAt: toOptionalIsoString(row.finished_at),
-  };
-}
-
-function toLogRow(runId: string, chunk: RunLogChunk): LogRow {
-  return {
-    run_id: runId,
-    seq: chunk.seq,
-    step: chunk.step,
-    stream: chunk.stream,
-    at: new Date(chunk.at),
-    text: chunk.text,
   };
 }

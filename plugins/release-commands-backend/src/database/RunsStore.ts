@@ -1,7 +1,6 @@
 import {
   ReleaseCommandRun,
   ReleaseCommandRunPage,
-  RunLogChunk,
   RunStatus,
   RunTrigger,
   StepStatus,
@@ -41,7 +40,7 @@ export type CancelOutcome =
   | { kind: 'final'; run: ReleaseCommandRun };
 
 /**
- * Where runs, their steps and their logs live. Every state change names the
+ * Where runs and their steps live (their logs are in `RunLogStore`). Every state change names the
  * state it expects, so a run that another replica already ended (for
  * example, interrupted after a missed heartbeat) is never overwritten.
  */
@@ -126,19 +125,4 @@ export interface RunsStore {
    * judge (another installation may share the engine) and count as alive.
    */
   isRunAlive(runId: string, staleBefore: Date): Promise<boolean>;
-
-  appendLog(runId: string, chunks: RunLogChunk[]): Promise<void>;
-
-  /** Replaces the text of an existing chunk, or inserts it. */
-  putLogChunk(runId: string, chunk: RunLogChunk): Promise<void>;
-
-  deleteLogChunks(runId: string, seqs: number[]): Promise<void>;
-
-  readLog(
-    runId: string,
-    options: { afterSeq: number; limit: number },
-  ): Promise<RunLogChunk[]>;
-
-  /** The highest sequence number of a run's log, or -1. */
-  lastLogSeq(runId: string): Promise<number>;
 }

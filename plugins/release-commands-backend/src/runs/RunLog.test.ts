@@ -1,10 +1,10 @@
 import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
-import { RunLog, RunLogStore } from './RunLog';
+import { RunLog, RunLogOptions } from './RunLog';
 
 /** Keeps chunks in a map, as the database does, by sequence number. */
 function memoryStore() {
   const chunks = new Map<number, RunLogChunk>();
-  const store: RunLogStore = {
+  const store: RunLogOptions['store'] = {
     async appendLog(_runId, added) {
       for (const chunk of added) {
         if (chunks.has(chunk.seq))
@@ -129,7 +129,7 @@ describe('RunLog', () => {
     const gate = new Promise<void>(resolve => {
       release = resolve;
     });
-    const slow: RunLogStore = {
+    const slow: RunLogOptions['store'] = {
       ...store,
       appendLog: async (runId, added) => {
         await gate;

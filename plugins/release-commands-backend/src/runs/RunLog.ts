@@ -1,15 +1,11 @@
-import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
-import { RunsStore } from '../database/RunsStore';
-import { formatBytes } from './formatting';
-
-/** What a run's log writes through. */
-export type RunLogStore = Pick<
-  RunsStore,
-  'appendLog' | 'putLogChunk' | 'deleteLogChunks'
->;
+import {
+  formatBytes,
+  RunLogChunk,
+} from '@release-commands/backstage-plugin-release-commands-common';
+import { RunLogStore } from '../database/RunLogStore';
 
 export type RunLogOptions = {
-  store: RunLogStore;
+  store: Pick<RunLogStore, 'appendLog' | 'putLogChunk' | 'deleteLogChunks'>;
   runId: string;
   /** The sequence number of the first chunk written (0 for a new log). */
   firstSeq?: number;

@@ -5,15 +5,19 @@ import {
   StepRequest,
   StepResult,
 } from '@release-commands/backstage-plugin-release-commands-node';
+import { isFinalRunStatus } from '@release-commands/backstage-plugin-release-commands-common';
 import { createTestDatabases } from '@release-commands/test-utils';
 import { DatabaseReleaseCommandsStore } from '../database/DatabaseReleaseCommandsStore';
+import { DatabaseRunLogStore } from '../database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from '../database/DatabaseRunsStore';
+import { NewRun, RunsStore } from '../database/RunsStore';
 import { RunEvents } from './RunEvents';
 import { RunOrchestrator } from './RunOrchestrator';
 import { RunSettings } from './RunSettings';
 
 const { databases, ids } = createTestDatabases();
 const SHOP = 'component:default/shop';
+const BLOG = 'component:default/blog';
 
 /**
  * An in-memory executor for the orchestrator's own logic (ordering, the cap,
@@ -86,16 +90,22 @@ const settings: RunSettings = {
 };
 
 describe.each(ids)('RunOrchestrator on %p', databaseId => {
-  async function setUp(overrides: Partial<RunSettings> = {}) {
+  async function setUp(
+    overrides: Partial<RunSettings> = {},
+    /** Wraps the store the orchestrator uses, to time its calls. */
+    wrapStore: (store: RunsStore) => RunsStore = store => store,
+  ) {
     const knex = await databases.init(databaseId);
     const database = mockServices.database({ knex });
     const commandsStore = await DatabaseReleaseCommandsStore.create({
       database,
     });
     const runsStore = await DatabaseRunsStore.create({ database });
+    const logStore = await DatabaseRunLogStore.create({ database });
     const executor = new ScriptedExecutor();
     const orchestrator = new RunOrchestrator({
-      runsStore,
+      runsStore: wrapStore(runsStore),
+      logStore,
       commandsStore,
       executor,
       logger: mockServices.logger.mock(),
@@ -121,7 +131,7 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
       });
     };
     const logOf = async (runId: string) =>
-      (await runsStore.readLog(runId, { afterSeq: -1, limit: 1000 }))
+      (await logStore.readLog(runId, { afterSeq: -1, limit: 1000 }))
         .map(c => c.text)
         .join('');
     const deploy = (entityRef = SHOP, env: Record<string, string> = {}) =>
@@ -360,6 +370,116 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     await orchestrator.stop();
   });
 
+  it.each([
+    ['after', true],
+    ['before', false],
+  ])(
+    "keeps a run's secrets from before its insert: the store pauses %s it, the heartbeat beats and another deploy claims meanwhile",
+    async (_, afterInsert) => {
+      const paused = deferred<string>();
+      const resume = deferred<void>();
+      let beats = 0;
+      const { orchestrator, runsStore, executor, setCommands, deploy } =
+        await setUp({ maxConcurrentRuns: 4 }, store =>
+          Object.assign(Object.create(store), {
+            async createRun(run: NewRun) {
+              if (run.entityRef !== SHOP) return store.createRun(run);
+              if (afterInsert) {
+                const created = await store.createRun(run);
+                paused.resolve(run.id);
+                await resume.promise;
+                return created;
+              }
+              paused.resolve(run.id);
+              await resume.promise;
+              return store.createRun(run);
+            },
+            async heartbeat(instanceId: string, runIds: string[]) {
+              beats++;
+              return store.heartbeat(instanceId, runIds);
+            },
+          }),
+        );
+      await setCommands(SHOP, [{ label: 'Check', command: 'print shop' }]);
+      await setCommands(BLOG, [{ label: 'Check', command: 'print blog' }]);
+
+      const shop = deploy(SHOP, { MY_SECRET: 'shop-secret' });
+      const shopId = await paused.promise;
+      // A beat starts only once the one before it was handled.
+      const before = beats;
+      await waitFor(async () => beats >= before + 2);
+      const blog = await deploy(BLOG, { MY_SECRET: 'blog-secret' });
+      if (afterInsert) {
+        // The blog's claim took the shop's run too, before its insert returned.
+        await waitFor(
+          async () => (await runsStore.getRun(shopId))?.status !== 'queued',
+        );
+      }
+      resume.resolve();
+      expect((await shop).id).toBe(shopId);
+      await waitFor(async () =>
+        isFinalRunStatus((await runsStore.getRun(shopId))!.status),
+      );
+      await orchestrator.idle();
+
+      const envOf = (runId: string) =>
+        executor.envs[
+          executor.started.findIndex(s => s.startsWith(`${runId}:`))
+        ];
+      expect(envOf(shopId)).toEqual({
+        MY_SECRET: 'shop-secret',
+        RELEASE_COMMAND: '1',
+      });
+      expect(envOf(blog.id)).toEqual({
+        MY_SECRET: 'blog-secret',
+        RELEASE_COMMAND: '1',
+      });
+      await expect(runsStore.getRun(shopId)).resolves.toMatchObject({
+        status: 'succeeded',
+      });
+      await orchestrator.stop();
+    },
+  );
+
+  it('fails a claimed run whose secrets it does not hold, and runs none of its commands', async () => {
+    const { orchestrator, runsStore, executor, setCommands, logOf, deploy } =
+      await setUp();
+    // A run of this instance whose secrets are not in its memory.
+    const lost = await runsStore.createRun({
+      id: '00000000-0000-4000-8000-0000000005ec',
+      entityRef: SHOP,
+      environment: 'production',
+      image: 'shop:1',
+      trigger: 'pipeline',
+      triggeredBy: 'external:ci',
+      envKeys: ['DATABASE_URL', 'SECRET_KEY'],
+      ownerInstance: orchestrator.instanceId,
+      steps: [{ label: 'Migrate', command: 'print x', timeoutSeconds: 60 }],
+    });
+    await setCommands(BLOG, [{ label: 'Check', command: 'print blog' }]);
+    await deploy(BLOG); // its claim takes both runs
+    await waitFor(async () =>
+      isFinalRunStatus((await runsStore.getRun(lost.id))!.status),
+    );
+    await orchestrator.idle();
+
+    const ended = await runsStore.getRun(lost.id);
+    expect(ended).toMatchObject({
+      status: 'failed',
+      steps: [{ status: 'skipped' }],
+    });
+    expect(ended?.reason).toBe(
+      "The values of DATABASE_URL, SECRET_KEY were not in this backend instance's memory when the run started (they are never stored), so no command ran. Run the release commands again.",
+    );
+    expect(executor.started.filter(s => s.startsWith(lost.id))).toEqual([]);
+    const log = await logOf(lost.id);
+    expect(log).toContain('[1/1] Migrate skipped\n');
+    expect(log.trimEnd().split('\n').pop()).toBe(
+      `Release commands failed: ${ended?.reason} The deployment must not proceed.`,
+    );
+    await orchestrator.stop();
+  });
+
   it('interrupts the runs of an instance that stopped heart-beating, without re-running them', async () => {
     const { orchestrator, runsStore, logOf } = await setUp();
     const orphan = await runsStore.createRun({
@@ -414,6 +534,14 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     );
   });
 });
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>(r => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;

@@ -26,7 +26,10 @@ import { entityRefFromPath, parseRequest } from './parseRequest';
 /** What the router needs. */
 export type RouterOptions = {
   store: ReleaseCommandsStore;
-  runs: Pick<RunsRouterOptions, 'orchestrator' | 'runsStore' | 'events'>;
+  runs: Pick<
+    RunsRouterOptions,
+    'orchestrator' | 'runsStore' | 'logStore' | 'events'
+  >;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;

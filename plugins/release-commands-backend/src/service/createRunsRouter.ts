@@ -18,6 +18,7 @@ import {
 import express, { Request } from 'express';
 import { z } from 'zod';
 import Router from 'express-promise-router';
+import { RunLogStore } from '../database/RunLogStore';
 import { RunsStore } from '../database/RunsStore';
 import { RunEvents } from '../runs/RunEvents';
 import { RunOrchestrator } from '../runs/RunOrchestrator';
@@ -29,6 +30,7 @@ import { sendRunLogText, streamRunLogEvents } from './streamRunLog';
 export type RunsRouterOptions = {
   orchestrator: RunOrchestrator;
   runsStore: RunsStore;
+  logStore: RunLogStore;
   events: RunEvents;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
@@ -39,7 +41,7 @@ const RUNS_PATH = '/entities/:kind/:namespace/:name/runs';
 
 /** Starting, watching and cancelling runs of an entity's release commands. */
 export function createRunsRouter(options: RunsRouterOptions): express.Router {
-  const { orchestrator, runsStore, events, auditor } = options;
+  const { orchestrator, runsStore, logStore, events, auditor } = options;
   const access = new EntityAccess(options.httpAuth, options.permissions);
   const router = Router();
 
@@ -152,7 +154,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     const afterSeq =
       query.after ??
       (/^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : -1);
-    const source = { store: runsStore, events };
+    const source = { runsStore, logStore, events };
     if (query.follow === 'true') {
       await streamRunLogEvents(req, res, source, run.id, afterSeq);
     } else {

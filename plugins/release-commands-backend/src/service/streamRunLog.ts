@@ -1,6 +1,7 @@
 import { isFinalRunStatus } from '@release-commands/backstage-plugin-release-commands-common';
 import { Request, Response } from 'express';
 import { once } from 'node:events';
+import { RunLogStore } from '../database/RunLogStore';
 import { RunsStore } from '../database/RunsStore';
 import { RunEvents } from '../runs/RunEvents';
 
@@ -9,7 +10,8 @@ const POLL_MS = 1000;
 const KEEP_ALIVE_MS = 15_000;
 
 type LogSource = {
-  store: Pick<RunsStore, 'readLog' | 'getRun'>;
+  runsStore: Pick<RunsStore, 'getRun'>;
+  logStore: Pick<RunLogStore, 'readLog'>;
   events: RunEvents;
 };
 
@@ -32,7 +34,7 @@ export async function sendRunLogText(
   res.type('text/plain; charset=utf-8');
   let last = afterSeq;
   for (;;) {
-    const chunks = await source.store.readLog(runId, {
+    const chunks = await source.logStore.readLog(runId, {
       afterSeq: last,
       limit: PAGE,
     });
@@ -76,7 +78,7 @@ export async function streamRunLogEvents(
   let lastWrite = Date.now();
   let ended = false;
   while (!closed.signal.aborted) {
-    const chunks = await source.store.readLog(runId, {
+    const chunks = await source.logStore.readLog(runId, {
       afterSeq: last,
       limit: PAGE,
     });
@@ -92,7 +94,7 @@ export async function streamRunLogEvents(
     }
     if (chunks.length === PAGE) continue;
     if (ended) {
-      const run = await source.store.getRun(runId);
+      const run = await source.runsStore.getRun(runId);
       await write(
         res,
         `event: end\ndata: ${JSON.stringify({
@@ -103,7 +105,7 @@ export async function streamRunLogEvents(
       );
       break;
     }
-    const run = await source.store.getRun(runId);
+    const run = await source.runsStore.getRun(runId);
     if (!run || isFinalRunStatus(run.status)) {
       // One more read: lines written just before the run ended. A run that
       // recovery interrupted gets its closing lines just after, from

@@ -1,15 +1,17 @@
 import { AuthService, DiscoveryService } from '@backstage/backend-plugin-api';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
+  describeError,
   entityRefSchema,
+  plural,
   ReleaseCommand,
-  ReleaseCommandsClient,
   releaseCommandPresetIds,
+  ReleaseCommandsClient,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { createReleaseCommandsServiceClient } from '@release-commands/backstage-plugin-release-commands-node';
 import { createHash } from 'node:crypto';
 import { addReleaseCommandsExamples } from './createAddReleaseCommandsAction.examples';
-import { describeApiError, parseActionInput } from './parseActionInput';
+import { parseActionInput } from './parseActionInput';
 import {
   missingCommands,
   RequestedCommand,
@@ -167,7 +169,7 @@ export function createAddReleaseCommandsAction(options: {
                 throw new Error(
                   `Could not add "${
                     command.label
-                  }" to ${entityRef}: ${describeApiError(error)}`,
+                  }" to ${entityRef}: ${describeError(error)}`,
                 );
               });
             const { id, label, source } = appended.command;
@@ -184,9 +186,10 @@ export function createAddReleaseCommandsAction(options: {
 
       const after = await readCommands(client, entityRef);
       ctx.logger.info(
-        `${entityRef} has ${after.commands.length} release command${
-          after.commands.length === 1 ? '' : 's'
-        } (revision ${after.revision})`,
+        `${entityRef} has ${plural(
+          after.commands.length,
+          'release command',
+        )} (revision ${after.revision})`,
       );
       // Array.from, not map: map would keep the array's realm (that of
       // fetch), and the template engine only accepts arrays of its own.
@@ -200,7 +203,7 @@ export function createAddReleaseCommandsAction(options: {
 async function readCommands(client: ReleaseCommandsClient, entityRef: string) {
   return client.getCommands(entityRef).catch(error => {
     throw new Error(
-      `Could not read the release commands of ${entityRef}: ${describeApiError(
+      `Could not read the release commands of ${entityRef}: ${describeError(
         error,
       )}`,
     );

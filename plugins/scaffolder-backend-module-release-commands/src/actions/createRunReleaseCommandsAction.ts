@@ -7,17 +7,19 @@ import {
 import { ResponseError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
+  describeError,
   entityRefSchema,
   environmentNameSchema,
   followRunLog,
   imageReferenceSchema,
+  plural,
   ReleaseCommandsClient,
-  RunLogEnd,
   runEnvSchema,
+  RunLogEnd,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { createReleaseCommandsServiceClient } from '@release-commands/backstage-plugin-release-commands-node';
 import { runReleaseCommandsExamples } from './createRunReleaseCommandsAction.examples';
-import { describeApiError, parseActionInput } from './parseActionInput';
+import { parseActionInput } from './parseActionInput';
 import { releaseCommandsPageUrl } from './releaseCommandsPageUrl';
 import { RunLogLines } from './RunLogLines';
 
@@ -154,7 +156,7 @@ export function createRunReleaseCommandsAction(options: {
             })
             .catch(error => {
               throw new Error(
-                `Could not start the release commands of ${entityRef}: ${describeApiError(
+                `Could not start the release commands of ${entityRef}: ${describeError(
                   error,
                 )}`,
               );
@@ -176,7 +178,7 @@ export function createRunReleaseCommandsAction(options: {
         throw new Error(
           ctx.signal?.aborted
             ? `The task was cancelled and run ${runId} was asked to stop; see ${runUrl}`
-            : `Lost the log of run ${runId}, which may still be going: ${describeApiError(
+            : `Lost the log of run ${runId}, which may still be going: ${describeError(
                 error,
               )}; see ${runUrl}`,
         );
@@ -222,9 +224,7 @@ async function followUntilEnd(options: {
         const alreadyEnded =
           ResponseError.is(error) && error.statusCode === 409;
         if (!alreadyEnded) {
-          logger.warn(
-            `Could not cancel run ${runId}: ${describeApiError(error)}`,
-          );
+          logger.warn(`Could not cancel run ${runId}: ${describeError(error)}`);
           following.abort();
         }
       },
@@ -242,7 +242,7 @@ async function followUntilEnd(options: {
       onChunk: chunk => lines.push(chunk),
       onReconnect: (error, attempt) =>
         logger.warn(
-          `The log stream of run ${runId} broke (${describeApiError(
+          `The log stream of run ${runId} broke (${describeError(
             error,
           )}); resuming, attempt ${attempt}`,
         ),
@@ -263,16 +263,17 @@ async function logDryRun(
 ) {
   const list = await client.getCommands(entityRef).catch(error => {
     throw new Error(
-      `Could not read the release commands of ${entityRef}: ${describeApiError(
+      `Could not read the release commands of ${entityRef}: ${describeError(
         error,
       )}`,
     );
   });
   const enabled = list.commands.filter(c => c.enabled);
   logger.info(
-    `Dry run: would run ${enabled.length} release command${
-      enabled.length === 1 ? '' : 's'
-    } of ${entityRef} on ${image}${
+    `Dry run: would run ${plural(
+      enabled.length,
+      'release command',
+    )} of ${entityRef} on ${image}${
       enabled.length === 0 ? ' (a run without commands succeeds at once)' : ''
     }`,
   );

@@ -1,4 +1,4 @@
-import { InputError, isError, ResponseError } from '@backstage/errors';
+import { InputError } from '@backstage/errors';
 import { describeZodError } from '@release-commands/backstage-plugin-release-commands-common';
 
 type SchemaError = Parameters<typeof describeZodError>[0];
@@ -52,15 +52,4 @@ export function parseActionObject(
     );
   }
   return value as Record<string, unknown>;
-}
-
-/**
- * The message to fail a step with when the API refuses: the server's own
- * sentence (it names the field or the conflicting run), not a bare status.
- */
-export function describeApiError(error: unknown): string {
-  if (ResponseError.is(error)) {
-    return error.body?.error?.message ?? error.message;
-  }
-  return isError(error) ? error.message : String(error);
 }

@@ -1,6 +1,9 @@
 import { InfoCard } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
-import { ReleaseCommandList } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  describeError,
+  ReleaseCommandList,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
@@ -9,7 +12,7 @@ import AddIcon from '@material-ui/icons/Add';
 import Alert from '@material-ui/lab/Alert';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
-import { errorMessage, responseStatus } from '../../lib/errors';
+import { responseStatus } from '../../lib/errors';
 import { ConfirmDialog } from '../ConfirmDialog/ConfirmDialog';
 import { CommandDialog } from './CommandDialog';
 import { NoCommandsYet } from './NoCommandsYet';
@@ -142,7 +145,7 @@ export function CommandsEditorContent(props: {
       setSave(
         responseStatus(error) === 409
           ? { kind: 'conflict' }
-          : { kind: 'error', message: errorMessage(error) },
+          : { kind: 'error', message: describeError(error) },
       );
     }
   };
@@ -153,7 +156,7 @@ export function CommandsEditorContent(props: {
       dispatch({ type: 'load', list: await api.getCommands(entityRef) });
       setSave({ kind: 'idle' });
     } catch (error) {
-      setSave({ kind: 'error', message: errorMessage(error) });
+      setSave({ kind: 'error', message: describeError(error) });
     }
   };
 

@@ -1,7 +1,7 @@
 import { ResponseErrorPanel } from '@backstage/core-components';
+import { describeError } from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
-import { errorMessage } from '../../lib/errors';
 
 /**
  * A read that failed: what could not be loaded and the server's reason up
@@ -16,7 +16,7 @@ export function LoadError(props: {
     <>
       <ResponseErrorPanel
         error={props.error}
-        title={`Could not load ${props.what}: ${errorMessage(props.error)}`}
+        title={`Could not load ${props.what}: ${describeError(props.error)}`}
       />
       <Box mt={2}>
         <Button variant="outlined" onClick={props.onRetry}>

@@ -1,10 +1,12 @@
 import { InfoCard, LogViewer } from '@backstage/core-components';
-import { RunLogEnd } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  describeError,
+  RunLogEnd,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import CircularProgress from '@material-ui/core/CircularProgress';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
-import { errorMessage } from '../../lib/errors';
 import { useRunLog } from './useRunLog';
 
 function download(fileName: string, text: string) {
@@ -44,7 +46,7 @@ export function RunLog(props: {
     <InfoCard title="Log" subheader={<span role="status">{status}</span>}>
       {log.phase === 'failed' && (
         <Alert severity="error">
-          Could not read the log: {errorMessage(log.error)}
+          Could not read the log: {describeError(log.error)}
         </Alert>
       )}
       {log.phase === 'reconnecting' && (

@@ -2,8 +2,9 @@ import { InfoCard, Link, Progress } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
-  ReleaseCommandRun,
+  describeError,
   isFinalRunStatus,
+  ReleaseCommandRun,
   releaseCommandsRunCreatePermission,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
@@ -17,7 +18,7 @@ import Alert from '@material-ui/lab/Alert';
 import { ReactNode, useState } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
-import { errorMessage, responseStatus } from '../../lib/errors';
+import { responseStatus } from '../../lib/errors';
 import { elapsed, formatTime } from '../../lib/format';
 import { useRefreshWhile } from '../../lib/useRefreshWhile';
 import { ConfirmDialog } from '../ConfirmDialog/ConfirmDialog';
@@ -121,7 +122,7 @@ function RunSummary(props: { run: ReleaseCommandRun; onChanged: () => void }) {
       await api.cancelRun(run.id);
     } catch (error) {
       // 409: it ended meanwhile; the refresh shows how.
-      if (responseStatus(error) !== 409) setCancelError(errorMessage(error));
+      if (responseStatus(error) !== 409) setCancelError(describeError(error));
     } finally {
       setCancelling(false);
       setConfirming(false);

@@ -1,6 +1,7 @@
 import { useApi } from '@backstage/core-plugin-api';
 import {
   DEFAULT_RUN_ENVIRONMENT,
+  describeError,
   ReleaseCommandRun,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import Button from '@material-ui/core/Button';
@@ -13,7 +14,6 @@ import TextField from '@material-ui/core/TextField';
 import Alert from '@material-ui/lab/Alert';
 import { FormEvent, useState } from 'react';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
-import { errorMessage } from '../../lib/errors';
 import { useFormFields } from '../../lib/useFormFields';
 import { parseRunForm } from './parseRunForm';
 
@@ -47,7 +47,7 @@ export function StartRunDialog(props: {
     try {
       props.onStarted(await api.createRun(props.entityRef, request));
     } catch (error) {
-      setRefusal(errorMessage(error));
+      setRefusal(describeError(error));
       setSending(false);
     }
   };

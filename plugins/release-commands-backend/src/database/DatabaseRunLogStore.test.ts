@@ -1,0 +1,94 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { createTestDatabases } from '@release-commands/test-utils';
+import { randomUUID } from 'node:crypto';
+import { DatabaseRunLogStore } from './DatabaseRunLogStore';
+import { DatabaseRunsStore } from './DatabaseRunsStore';
+
+const { databases, ids } = createTestDatabases();
+
+describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
+  async function createStores() {
+    const knex = await databases.init(databaseId);
+    const database = mockServices.database({ knex });
+    return {
+      runs: await DatabaseRunsStore.create({ database }),
+      store: await DatabaseRunLogStore.create({ database }),
+    };
+  }
+
+  /** A log belongs to a run. */
+  async function createRun(runs: DatabaseRunsStore, entity = 'shop') {
+    return runs.createRun({
+      id: randomUUID(),
+      entityRef: `component:default/${entity}`,
+      environment: 'production',
+      image: 'shop:1',
+      trigger: 'pipeline',
+      triggeredBy: 'external:ci',
+      envKeys: [],
+      ownerInstance: 'host:1:a',
+      steps: [{ label: 'Migrate', command: 'migrate', timeoutSeconds: 60 }],
+    });
+  }
+
+  it('keeps log chunks in order, replaces and deletes them', async () => {
+    const { runs, store } = await createStores();
+    const run = await createRun(runs);
+    expect(await store.lastLogSeq(run.id)).toBe(-1);
+    const at = new Date().toISOString();
+    await store.appendLog(
+      run.id,
+      Array.from({ length: 250 }, (_, seq) => ({
+        seq,
+        step: seq === 0 ? null : 0,
+        stream: seq === 0 ? ('system' as const) : ('stdout' as const),
+        at,
+        text: `line ${seq}\n`,
+      })),
+    );
+    expect(await store.lastLogSeq(run.id)).toBe(249);
+    const page = await store.readLog(run.id, { afterSeq: 10, limit: 3 });
+    expect(page).toEqual([
+      { seq: 11, step: 0, stream: 'stdout', at, text: 'line 11\n' },
+      { seq: 12, step: 0, stream: 'stdout', at, text: 'line 12\n' },
+      { seq: 13, step: 0, stream: 'stdout', at, text: 'line 13\n' },
+    ]);
+    await store.deleteLogChunks(run.id, [12, 13]);
+    await store.putLogChunk(run.id, {
+      seq: 11,
+      step: null,
+      stream: 'system',
+      at,
+      text: '[cut]\n',
+    });
+    expect(
+      (await store.readLog(run.id, { afterSeq: 10, limit: 2 })).map(
+        c => c.text,
+      ),
+    ).toEqual(['[cut]\n', 'line 14\n']);
+  });
+
+  it('deletes more chunks than one statement binds, and only of that run', async () => {
+    const { runs, store } = await createStores();
+    const run = await createRun(runs);
+    const other = await createRun(runs, 'blog');
+    const at = new Date().toISOString();
+    const chunks = Array.from({ length: 1200 }, (_, seq) => ({
+      seq,
+      step: 0,
+      stream: 'stdout' as const,
+      at,
+      text: `${seq}\n`,
+    }));
+    await store.appendLog(run.id, chunks);
+    await store.appendLog(other.id, chunks.slice(0, 3));
+    await store.deleteLogChunks(
+      run.id,
+      chunks.slice(0, 1199).map(c => c.seq),
+    );
+    expect(await store.readLog(run.id, { afterSeq: -1, limit: 10 })).toEqual([
+      { seq: 1199, step: 0, stream: 'stdout', at, text: '1199\n' },
+    ]);
+    expect(await store.lastLogSeq(other.id)).toBe(2);
+  });
+});

@@ -1,0 +1,23 @@
+import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
+
+/**
+ * Where runs' logs live: ordered chunks per run, by sequence number. The
+ * writer (`RunLog`) decides what is kept under the cap; this store keeps what
+ * it is told, replaces the note at the seam and deletes what was pushed out.
+ */
+export interface RunLogStore {
+  appendLog(runId: string, chunks: RunLogChunk[]): Promise<void>;
+
+  /** Replaces the text of an existing chunk, or inserts it. */
+  putLogChunk(runId: string, chunk: RunLogChunk): Promise<void>;
+
+  deleteLogChunks(runId: string, seqs: number[]): Promise<void>;
+
+  readLog(
+    runId: string,
+    options: { afterSeq: number; limit: number },
+  ): Promise<RunLogChunk[]>;
+
+  /** The highest sequence number of a run's log, or -1. */
+  lastLogSeq(runId: string): Promise<number>;
+}

@@ -1,0 +1,97 @@
+import { ExecutorError } from '@release-commands/backstage-plugin-release-commands-node';
+import Docker from 'dockerode';
+import { MISSING_IMAGE, useTestEngine } from '../__testUtils__/useTestEngine';
+import { DockerEngine } from './DockerEngine';
+import { DEFAULT_DOCKER_EXECUTOR_OPTIONS } from './DockerExecutor';
+import { DockerImagePuller } from './DockerImagePuller';
+import { DockerExecutorOptions } from './readDockerExecutorOptions';
+
+jest.setTimeout(60_000);
+
+describe('DockerImagePuller', () => {
+  const engine = useTestEngine();
+  let docker: Docker;
+  let image: string;
+
+  beforeAll(() => {
+    ({ docker, image } = engine);
+  });
+
+  function createPuller(
+    options: Partial<DockerExecutorOptions> = {},
+    client = docker,
+  ) {
+    return new DockerImagePuller(new DockerEngine(client, 'test engine'), {
+      ...DEFAULT_DOCKER_EXECUTOR_OPTIONS,
+      ...options,
+    });
+  }
+
+  describe('prepareImage', () => {
+    function prepare(puller: DockerImagePuller, ref: string) {
+      const lines: string[] = [];
+      const done = puller.prepareImage({
+        image: ref,
+        log: line => lines.push(line),
+        signal: new AbortController().signal,
+      });
+      return { done, lines };
+    }
+
+    it('uses an image that is present without pulling it', async () => {
+      const { done, lines } = prepare(createPuller(), image);
+
+      await done;
+      expect(lines).toEqual([`Image ${image} is present on the engine`]);
+    });
+
+    it('refuses a missing image when the pull policy is "never"', async () => {
+      const { done } = prepare(
+        createPuller({ pullPolicy: 'never' }),
+        MISSING_IMAGE,
+      );
+
+      await expect(done).rejects.toMatchObject({
+        kind: 'image',
+        message: `Image ${MISSING_IMAGE} is not present on the Docker engine and the pull policy is "never"; build or load it there first`,
+      });
+    });
+
+    it('pulls a missing image and reports the registry error', async () => {
+      const { done, lines } = prepare(createPuller(), MISSING_IMAGE);
+
+      // No registry is reachable from the test engine, so the pull fails.
+      const error = await done.catch(e => e);
+      expect(error).toBeInstanceOf(ExecutorError);
+      expect(error.kind).toBe('image');
+      expect(error.message).toMatch(
+        new RegExp(`^Pulling ${MISSING_IMAGE} failed: .+`),
+      );
+      expect(error.message).not.toContain('HTTP code');
+      expect(lines).toEqual([`Pulling ${MISSING_IMAGE} ...`]);
+    });
+
+    it('pulls a present image when the pull policy is "always"', async () => {
+      const { done, lines } = prepare(
+        createPuller({ pullPolicy: 'always' }),
+        image,
+      );
+
+      await expect(done).rejects.toMatchObject({ kind: 'image' });
+      expect(lines).toEqual([`Pulling ${image} ...`]);
+    });
+
+    it('fails with kind "engine" when the engine is unreachable', async () => {
+      const { done } = prepare(
+        createPuller({}, new Docker({ socketPath: '/nonexistent.sock' })),
+        image,
+      );
+
+      await expect(done).rejects.toMatchObject({
+        kind: 'engine',
+        message:
+          'The Docker engine at test engine is unreachable: connect ENOENT /nonexistent.sock',
+      });
+    });
+  });
+});

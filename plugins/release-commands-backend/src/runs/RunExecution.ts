@@ -1,0 +1,230 @@
+import {
+  commandArgv,
+  formatBytes,
+  formatDuration,
+  plural,
+  RELEASE_COMMAND_ENV_VAR,
+  ReleaseCommandRun,
+  RUN_LOG_HEADING,
+  RunStep,
+} from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  ReleaseCommandExecutor,
+  StepResult,
+} from '@release-commands/backstage-plugin-release-commands-node';
+import { RunsStore } from '../database/RunsStore';
+import { openRunLog, RunLogContext } from './openRunLog';
+import { RunLog } from './RunLog';
+import { RunSettings } from './RunSettings';
+import { SecretMasker } from './SecretMasker';
+import {
+  closingLine,
+  imageFailedVerdict,
+  judgeStep,
+  noCommandsVerdict,
+  passedVerdict,
+  secretsMissingVerdict,
+  stepPrefix,
+  stoppedVerdict,
+  Verdict,
+} from './verdicts';
+
+/** What the execution of a run works with. */
+export type RunExecutionContext = RunLogContext & {
+  runsStore: RunsStore;
+  executor: ReleaseCommandExecutor;
+  settings: RunSettings;
+  instanceId: string;
+};
+
+/**
+ * The execution of one claimed run: its steps one after another through the
+ * executor, its log, and its verdict, recorded as the run's end.
+ */
+export class RunExecution {
+  private readonly masker: SecretMasker;
+  private readonly log: RunLog;
+  private readonly total: number;
+
+  constructor(
+    private readonly context: RunExecutionContext,
+    private readonly run: ReleaseCommandRun,
+    /** Undefined when this instance does not hold the run's secrets. */
+    private readonly env: Record<string, string> | undefined,
+    private readonly signal: AbortSignal,
+  ) {
+    this.masker = new SecretMasker(Object.values(env ?? {}));
+    this.log = openRunLog(context, run.id, 0, this.masker);
+    this.total = run.steps.length;
+  }
+
+  /** Runs the steps and ends the run; resolves once its end is recorded. */
+  async execute(): Promise<void> {
+    const { run, log, masker, context } = this;
+    const startedAt = Date.now();
+
+    log.system(RUN_LOG_HEADING);
+    log.system(
+      `${plural(this.total, 'release command')} of ${run.entityRef} on ${
+        run.image
+      } (environment ${run.environment}, triggered by ${run.triggeredBy}, ${
+        context.executor.description
+      })`,
+    );
+    if (run.envKeys.length > 0) {
+      log.system(
+        `Variables: ${run.envKeys.join(', ')} (values are masked in this log${
+          masker.unmaskedCount > 0
+            ? `, except ${plural(masker.unmaskedCount, 'value')} shorter than ${
+                SecretMasker.minSecretLength
+              } characters`
+            : ''
+        })`,
+      );
+    }
+
+    const verdict = await this.runSteps();
+    for (const step of run.steps.slice(verdict.skippedFrom)) {
+      log.system(`${stepPrefix(step, this.total)} skipped`, step.position);
+    }
+    if (log.cutBytes > 0) {
+      log.system(
+        `This log was capped at ${formatBytes(
+          context.settings.logCapBytes,
+        )}: ${formatBytes(log.cutBytes)} of command output were cut.`,
+      );
+    }
+    log.system(closingLine(verdict));
+    // The log is complete before the run reads as ended, so a follower that
+    // sees the end has every line.
+    await log.close();
+    const ended = await context.runsStore.finishRun(run.id, {
+      status: verdict.status,
+      reason: verdict.reason,
+    });
+    if (!ended) {
+      context.logger.warn(
+        `Release command run ${run.id} of ${run.entityRef} had already been ended elsewhere before it finished as ${verdict.status}`,
+      );
+    }
+    context.events.notify(run.id);
+    context.logger.info(
+      `Release command run ${run.id} of ${run.entityRef} on ${run.image}: ${
+        verdict.status
+      } after ${formatDuration(Date.now() - startedAt)}`,
+    );
+  }
+
+  /** Runs the steps in order; stops at the first that does not pass. */
+  private async runSteps(): Promise<Verdict & { skippedFrom: number }> {
+    const { run, signal, context } = this;
+    const startedAt = Date.now();
+    if (this.total === 0) {
+      return { ...noCommandsVerdict(run.entityRef), skippedFrom: 0 };
+    }
+    // Without them the commands would run, and could pass, with none of the
+    // variables the deploy passed.
+    if (!this.env && run.envKeys.length > 0) {
+      return { ...secretsMissingVerdict(run.envKeys), skippedFrom: 0 };
+    }
+
+    try {
+      await context.executor.prepareImage({
+        image: run.image,
+        log: line => this.log.system(line),
+        signal,
+      });
+    } catch (error) {
+      return {
+        ...(signal.aborted
+          ? stoppedVerdict(signal.reason, undefined)
+          : imageFailedVerdict(error)),
+        skippedFrom: 0,
+      };
+    }
+
+    for (const step of run.steps) {
+      if (signal.aborted) {
+        return {
+          ...stoppedVerdict(signal.reason, undefined),
+          skippedFrom: step.position,
+        };
+      }
+      if (!(await context.runsStore.startStep(run.id, step.position))) {
+        return {
+          ...stoppedVerdict({ kind: 'ended' }, undefined),
+          skippedFrom: step.position,
+        };
+      }
+      const verdict = await this.runStep(step);
+      if (verdict) {
+        return { ...verdict, skippedFrom: step.position + 1 };
+      }
+    }
+    return {
+      ...passedVerdict(this.total, Date.now() - startedAt),
+      skippedFrom: this.total,
+    };
+  }
+
+  /** Runs one step; returns the run's verdict when the step did not pass. */
+  private async runStep(step: RunStep): Promise<Verdict | undefined> {
+    const { run, signal, log, masker, context } = this;
+    const { executor, runsStore, settings } = context;
+    log.system(
+      `${stepPrefix(step, this.total)}: ${step.command}`,
+      step.position,
+    );
+
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), step.timeoutSeconds * 1000);
+    const startedAt = Date.now();
+    let result: StepResult | undefined;
+    let failure: unknown;
+    try {
+      result = await executor.runStep({
+        image: run.image,
+        argv: commandArgv(step.command),
+        env: { ...this.env, [RELEASE_COMMAND_ENV_VAR]: '1' },
+        labels: {
+          runId: run.id,
+          entityRef: run.entityRef,
+          step: step.position,
+          instanceId: context.instanceId,
+          expiresAt: new Date(
+            Date.now() +
+              step.timeoutSeconds * 1000 +
+              settings.stopGracePeriodMs +
+              settings.staleAfterMs,
+          ),
+        },
+        onOutput: (stream, chunk) =>
+          log.output(step.position, stream, masker.push(stream, chunk)),
+        onStarted: workloadId =>
+          runsStore
+            .setStepWorkload(run.id, step.position, workloadId)
+            .catch(() => {}),
+        signal: AbortSignal.any([signal, timeout.signal]),
+      });
+    } catch (error) {
+      failure = error;
+    } finally {
+      clearTimeout(timer);
+      log.output(step.position, 'stdout', masker.flush('stdout'));
+      log.output(step.position, 'stderr', masker.flush('stderr'));
+    }
+
+    const judged = judgeStep({
+      step,
+      total: this.total,
+      tookMs: Date.now() - startedAt,
+      result,
+      failure,
+      stopped: signal.aborted ? signal.reason : undefined,
+      timedOut: timeout.signal.aborted,
+    });
+    log.system(judged.line, step.position);
+    await runsStore.finishStep(run.id, step.position, judged.outcome);
+    return judged.verdict;
+  }
+}
