@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import {
+  PreparedImage,
   ReleaseCommandExecutor,
   StepRequest,
   StepResult,
@@ -22,9 +23,12 @@ import {
 export const DEFAULT_DOCKER_EXECUTOR_OPTIONS: DockerExecutorOptions = {
   pullPolicy: 'if-not-present',
   registries: [],
+  pullTimeoutMs: 10 * 60_000,
+  engineTimeoutMs: 10_000,
   pidsLimit: 1024,
   stopGracePeriodSeconds: 10,
   init: true,
+  tty: true,
 };
 
 /**
@@ -51,8 +55,10 @@ export class DockerExecutor implements ReleaseCommandExecutor {
     description: string;
     options?: Partial<DockerExecutorOptions>;
   }) {
-    const engine = new DockerEngine(args.docker, args.description);
     const options = { ...DEFAULT_DOCKER_EXECUTOR_OPTIONS, ...args.options };
+    const engine = new DockerEngine(args.docker, args.description, {
+      callTimeoutMs: options.engineTimeoutMs,
+    });
     this.description = args.description;
     this.puller = new DockerImagePuller(engine, options);
     this.runner = new DockerStepRunner(engine, options);
@@ -63,7 +69,7 @@ export class DockerExecutor implements ReleaseCommandExecutor {
     image: string;
     log(line: string): void;
     signal: AbortSignal;
-  }): Promise<void> {
+  }): Promise<PreparedImage> {
     return this.puller.prepareImage(options);
   }
 
