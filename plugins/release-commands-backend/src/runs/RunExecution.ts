@@ -9,6 +9,7 @@ import {
   RunStep,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import {
+  PreparedImage,
   ReleaseCommandExecutor,
   StepResult,
 } from '@release-commands/backstage-plugin-release-commands-node';
@@ -45,6 +46,8 @@ export class RunExecution {
   private readonly masker: SecretMasker;
   private readonly log: RunLog;
   private readonly total: number;
+  /** What every step starts from: the image as resolved before the first. */
+  private stepImage: string;
 
   constructor(
     private readonly context: RunExecutionContext,
@@ -56,6 +59,7 @@ export class RunExecution {
     this.masker = new SecretMasker(Object.values(env ?? {}));
     this.log = openRunLog(context, run.id, 0, this.masker);
     this.total = run.steps.length;
+    this.stepImage = run.image;
   }
 
   /** Runs the steps and ends the run; resolves once its end is recorded. */
@@ -128,8 +132,9 @@ export class RunExecution {
       return { ...secretsMissingVerdict(run.envKeys), skippedFrom: 0 };
     }
 
+    let prepared: PreparedImage | void;
     try {
-      await context.executor.prepareImage({
+      prepared = await context.executor.prepareImage({
         image: run.image,
         log: line => this.log.system(line),
         signal,
@@ -141,6 +146,15 @@ export class RunExecution {
           : imageFailedVerdict(error)),
         skippedFrom: 0,
       };
+    }
+    if (prepared) {
+      // Resolved once: a tag moved during the run changes no later step.
+      this.stepImage = prepared.reference;
+      await context.runsStore.setRunImage(run.id, {
+        id: prepared.id ?? null,
+        digest: prepared.digest ?? null,
+      });
+      this.log.system(describePreparedImage(run.image, prepared));
     }
 
     for (const step of run.steps) {
@@ -183,7 +197,7 @@ export class RunExecution {
     let failure: unknown;
     try {
       result = await executor.runStep({
-        image: run.image,
+        image: this.stepImage,
         argv: commandArgv(step.command),
         env: { ...this.env, [RELEASE_COMMAND_ENV_VAR]: '1' },
         labels: {
@@ -227,4 +241,12 @@ export class RunExecution {
     await runsStore.finishStep(run.id, step.position, judged.outcome);
     return judged.verdict;
   }
+}
+
+/** `Image shop:1 is sha256:...; every step runs it`, for the log's heading. */
+function describePreparedImage(image: string, prepared: PreparedImage): string {
+  const resolved = prepared.id ?? prepared.reference;
+  const digest =
+    prepared.digest && prepared.digest !== image ? ` (${prepared.digest})` : '';
+  return `Image ${image} is ${resolved}${digest}; every step runs it`;
 }
