@@ -38,7 +38,7 @@ export class DockerEngine {
 
   constructor(
     readonly docker: Docker,
-    /** e.g. `docker (unix:///var/run/docker.sock)`. */
+    /** How messages name it, e.g. `unix:///var/run/docker.sock`. */
     readonly description: string,
     tolerance: Partial<EngineTolerance> = {},
   ) {

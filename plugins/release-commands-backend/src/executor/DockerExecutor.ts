@@ -43,9 +43,11 @@ export class DockerExecutor implements ReleaseCommandExecutor {
   private readonly reaper: DockerLeftoverReaper;
 
   static fromConfig(config: Config): DockerExecutor {
+    const host = describeDockerHost(config);
     return new DockerExecutor({
       docker: createDockerClient(config),
-      description: `docker (${describeDockerHost(config)})`,
+      description: `docker (${host})`,
+      engineName: host,
       options: readDockerExecutorOptions(config),
     });
   }
@@ -53,10 +55,13 @@ export class DockerExecutor implements ReleaseCommandExecutor {
   constructor(args: {
     docker: Docker;
     description: string;
+    /** How messages name the engine, e.g. its address; `description` by default. */
+    engineName?: string;
     options?: Partial<DockerExecutorOptions>;
   }) {
     const options = { ...DEFAULT_DOCKER_EXECUTOR_OPTIONS, ...args.options };
-    const engine = new DockerEngine(args.docker, args.description, {
+    const engineName = args.engineName ?? args.description;
+    const engine = new DockerEngine(args.docker, engineName, {
       callTimeoutMs: options.engineTimeoutMs,
     });
     this.description = args.description;
