@@ -1,3 +1,5 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
   /** Configuration for the release-commands plugin. */
   releaseCommands?: {
@@ -115,6 +117,15 @@ export interface Config {
        * @visibility backend
        */
       recoveryIntervalSeconds?: number;
+      /**
+       * How long a run and its log are kept after the run ends: a duration
+       * such as `90d`, `12 weeks`, `P6M` or `{ days: 90 }`, at least an hour.
+       * Older runs are removed by a task that runs hourly on one backend
+       * replica at a time; queued and running runs are never removed. `false`
+       * keeps every run. Defaults to 90 days.
+       * @visibility backend
+       */
+      retention?: HumanDuration | string | false;
     };
   };
 }

@@ -105,6 +105,12 @@ export type ReleaseCommandRunPage = {
   runs: ReleaseCommandRun[];
   /** Pass as `cursor` to read the next (older) page; absent on the last. */
   nextCursor?: string;
+  /**
+   * How long an ended run and its log are kept, in seconds, before the
+   * backend removes them (`releaseCommands.runs.retention`); null when every
+   * run is kept.
+   */
+  retentionSeconds: number | null;
 };
 
 /**

@@ -73,6 +73,27 @@ export class DatabaseRunLogStore implements RunLogStore {
       .max({ seq: 'seq' });
     return row?.seq === null || row?.seq === undefined ? -1 : Number(row.seq);
   }
+
+  async deleteRunLog(
+    runId: string,
+    options: { batchSize?: number } = {},
+  ): Promise<number> {
+    const batchSize = options.batchSize ?? DELETE_BATCH;
+    let deleted = 0;
+    for (;;) {
+      // The highest sequence number of the next batch: deleting up to it
+      // takes at most batchSize chunks, by the primary key.
+      const last = await this.db<LogRow>(LOGS)
+        .where({ run_id: runId })
+        .orderBy('seq', 'asc')
+        .offset(batchSize - 1)
+        .first('seq');
+      const batch = this.db(LOGS).where({ run_id: runId });
+      if (last) batch.where('seq', '<=', last.seq);
+      deleted += await batch.delete();
+      if (!last) return deleted;
+    }
+  }
 }
 
 function toLogRow(runId: string, chunk: RunLogChunk): LogRow {

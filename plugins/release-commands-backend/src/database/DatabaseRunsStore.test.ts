@@ -312,4 +312,87 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
       store.listRuns(SHOP, { limit: 2, cursor: 'nonsense' }),
     ).rejects.toThrow(/cursor must be a nextCursor value/);
   });
+
+  /** Ends a run as if it had ended at `finishedAt`. */
+  async function endedAt(
+    knex: Awaited<ReturnType<typeof createStore>>['knex'],
+    store: DatabaseRunsStore,
+    finishedAt: Date,
+    overrides: Partial<NewRun> = {},
+  ) {
+    const run = await store.createRun(
+      newRun({ entityRef: `component:default/${randomUUID()}`, ...overrides }),
+    );
+    await store.finishRun(run.id, { status: 'succeeded', reason: null });
+    await knex('release_command_runs')
+      .where({ id: run.id })
+      .update({ created_at: finishedAt, finished_at: finishedAt });
+    return run.id;
+  }
+
+  it('lists the runs that ended before a time, longest ended first, never an active one', async () => {
+    const { knex, store } = await createStore();
+    const day = (n: number) => new Date(Date.UTC(2026, 0, n));
+    const old3 = await endedAt(knex, store, day(3));
+    const old1 = await endedAt(knex, store, day(1));
+    const old2 = await endedAt(knex, store, day(2));
+    const recent = await endedAt(knex, store, new Date());
+    // Active runs created long ago: one queued, one running.
+    const queued = await store.createRun(newRun({ ownerInstance: 'q' }));
+    const running = await store.createRun(
+      newRun({ entityRef: BLOG, ownerInstance: 'r' }),
+    );
+    await store.claimQueuedRuns({ instanceId: 'r', maxRunning: 4 });
+    await knex('release_command_runs')
+      .whereIn('id', [queued.id, running.id])
+      .update({ created_at: day(1), heartbeat_at: day(1) });
+
+    const cutoff = day(10);
+    expect(await store.listRunsEndedBefore(cutoff, 10)).toEqual([
+      old1,
+      old2,
+      old3,
+    ]);
+    expect(await store.listRunsEndedBefore(cutoff, 2)).toEqual([old1, old2]);
+    expect(await store.listRunsEndedBefore(day(2), 10)).toEqual([old1]);
+    expect(
+      await store.listRunsEndedBefore(new Date(Date.now() + 60_000), 10),
+    ).toEqual([old1, old2, old3, recent]);
+  });
+
+  it('deletes ended runs with their steps, and keeps active ones and others', async () => {
+    const { knex, store } = await createStore();
+    const old = new Date(Date.UTC(2026, 0, 1));
+    const gone = [
+      await endedAt(knex, store, old),
+      await endedAt(knex, store, old),
+    ];
+    const kept = await endedAt(knex, store, old);
+    const running = await store.createRun(newRun({ ownerInstance: 'r' }));
+    await store.claimQueuedRuns({ instanceId: 'r', maxRunning: 4 });
+    await store.startStep(running.id, 0);
+
+    // An active run named among them is kept, whatever asked.
+    expect(await store.deleteEndedRuns([...gone, running.id])).toBe(2);
+    for (const id of gone) {
+      await expect(store.getRun(id)).resolves.toBeUndefined();
+    }
+    const steps = await knex('release_command_run_steps')
+      .distinct('run_id')
+      .orderBy('run_id');
+    expect(steps.map(r => r.run_id).sort()).toEqual([kept, running.id].sort());
+    await expect(store.getRun(running.id)).resolves.toMatchObject({
+      status: 'running',
+      steps: [
+        { status: 'running' },
+        { status: 'pending' },
+        { status: 'pending' },
+      ],
+    });
+    await expect(store.getRun(kept)).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    expect(await store.deleteEndedRuns([])).toBe(0);
+    expect(await store.deleteEndedRuns(gone)).toBe(0);
+  });
 });

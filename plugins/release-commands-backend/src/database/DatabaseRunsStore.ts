@@ -3,7 +3,6 @@ import { ConflictError, InputError } from '@backstage/errors';
 import {
   ACTIVE_RUN_STATUSES,
   ReleaseCommandRun,
-  ReleaseCommandRunPage,
   RunStatus,
   RunStep,
   RunTrigger,
@@ -12,7 +11,13 @@ import {
 import { Knex } from 'knex';
 import { lockRows } from './lockRows';
 import { migratedClient } from './migrateDatabase';
-import { CancelOutcome, NewRun, RunsStore, StepOutcome } from './RunsStore';
+import {
+  CancelOutcome,
+  NewRun,
+  RunsStore,
+  StepOutcome,
+  StoredRunPage,
+} from './RunsStore';
 import { TimestampValue, toIsoString, toOptionalIsoString } from './timestamps';
 
 const RUNS = 'release_command_runs';
@@ -126,7 +131,7 @@ export class DatabaseRunsStore implements RunsStore {
   async listRuns(
     entityRef: string,
     options: { limit: number; cursor?: string },
-  ): Promise<ReleaseCommandRunPage> {
+  ): Promise<StoredRunPage> {
     const query = this.db<RunRow>(RUNS)
       .where({ entity_ref: entityRef })
       .orderBy([
@@ -368,6 +373,39 @@ export class DatabaseRunsStore implements RunsStore {
     if (!row) return true;
     if (!ACTIVE_RUN_STATUSES.includes(row.status)) return false;
     return new Date(toIsoString(row.heartbeat_at)) >= staleBefore;
+  }
+
+  async listRunsEndedBefore(
+    endedBefore: Date,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await this.db<RunRow>(RUNS)
+      .where('finished_at', '<', endedBefore)
+      .whereNotIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+      .orderBy([
+        { column: 'finished_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(limit)
+      .select('id');
+    return rows.map(r => r.id);
+  }
+
+  async deleteEndedRuns(runIds: string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    const ended = (query: Knex.QueryBuilder) =>
+      query
+        .whereIn('id', runIds)
+        .whereNotIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+        .whereNotNull('finished_at');
+    return this.db.transaction(async tx => {
+      await tx(STEPS)
+        .whereIn('run_id', ended(tx(RUNS)).select('id'))
+        .delete();
+      // The log store deletes a run's chunks first, in batches; the foreign
+      // key's cascade takes any written since.
+      return Number(await ended(tx(RUNS)).delete());
+    });
   }
 
   private async withSteps(

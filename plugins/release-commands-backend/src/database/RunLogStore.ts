@@ -20,4 +20,13 @@ export interface RunLogStore {
 
   /** The highest sequence number of a run's log, or -1. */
   lastLogSeq(runId: string): Promise<number>;
+
+  /**
+   * Deletes a run's whole log, at most `batchSize` chunks per statement so a
+   * long log never holds the table for long; returns how many were deleted.
+   */
+  deleteRunLog(
+    runId: string,
+    options?: { batchSize?: number },
+  ): Promise<number>;
 }

@@ -23,6 +23,9 @@ export type NewRun = {
   }>;
 };
 
+/** A page of runs as stored; the API adds how long runs are kept. */
+export type StoredRunPage = Omit<ReleaseCommandRunPage, 'retentionSeconds'>;
+
 /** How a step ended. */
 export type StepOutcome = {
   status: Exclude<StepStatus, 'pending' | 'running'>;
@@ -56,7 +59,7 @@ export interface RunsStore {
   listRuns(
     entityRef: string,
     options: { limit: number; cursor?: string },
-  ): Promise<ReleaseCommandRunPage>;
+  ): Promise<StoredRunPage>;
 
   /**
    * Moves the oldest queued runs of this instance to `running`, as many as
@@ -125,4 +128,17 @@ export interface RunsStore {
    * judge (another installation may share the engine) and count as alive.
    */
   isRunAlive(runId: string, staleBefore: Date): Promise<boolean>;
+
+  /**
+   * The ids of runs that ended before `endedBefore`, at most `limit`, the
+   * longest ended first. Queued and running runs are never among them,
+   * whatever their age.
+   */
+  listRunsEndedBefore(endedBefore: Date, limit: number): Promise<string[]>;
+
+  /**
+   * Deletes ended runs with their steps (and any log chunks still left) and
+   * returns how many were deleted. An active run among `runIds` is kept.
+   */
+  deleteEndedRuns(runIds: string[]): Promise<number>;
 }
