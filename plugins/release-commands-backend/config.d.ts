@@ -115,6 +115,34 @@ export interface Config {
        * @visibility backend
        */
       recoveryIntervalSeconds?: number;
+      /**
+       * The longest one run may take from its start, all its commands
+       * together, in seconds; past it the command running is stopped and the
+       * run ends as `timed_out`. Defaults to 14400 (4 hours).
+       * @visibility backend
+       */
+      maxRunSeconds?: number;
+      /**
+       * Most runs of one entity (all environments together) waiting as
+       * `queued` at once, across replicas; more are refused with 429.
+       * Defaults to 10.
+       * @visibility backend
+       */
+      maxQueuedPerEntity?: number;
+      /**
+       * Most runs triggered by one user or service waiting as `queued` at
+       * once, across replicas; more are refused with 429. Defaults to 50.
+       * @visibility backend
+       */
+      maxQueuedPerActor?: number;
+      /**
+       * Most bytes of variable names and values one backend instance holds
+       * in memory for its runs that have not started; more runs are refused
+       * with 429 until some start. At least 262144 (one run's most).
+       * Defaults to 33554432 (32 MiB).
+       * @visibility backend
+       */
+      maxHeldSecretBytes?: number;
     };
   };
 }

@@ -87,6 +87,10 @@ const settings: RunSettings = {
   staleAfterMs: 500,
   recoveryIntervalMs: 100,
   stopGracePeriodMs: 1000,
+  runDeadlineMs: 60_000,
+  maxQueuedPerEntity: 10,
+  maxQueuedPerActor: 50,
+  maxHeldSecretBytes: 1024 * 1024,
 };
 
 describe.each(ids)('RunOrchestrator on %p', databaseId => {
