@@ -1,6 +1,9 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ReleaseCommandRun } from '@release-commands/backstage-plugin-release-commands-common';
-import { formatBytes } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  formatBytes,
+  plural,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { RunsStore } from '../database/RunsStore';
 import { TooManyRunsError } from './TooManyRunsError';
 
@@ -51,13 +54,16 @@ export class RunQueue {
     const { maxHeldSecretBytes } = this.options;
     if (bytes > 0 && this.heldBytes + bytes > maxHeldSecretBytes) {
       throw new TooManyRunsError(
-        `This backend instance already holds ${formatBytes(
+        `This backend instance holds ${formatBytes(
           this.heldBytes,
-        )} of variables for ${this.secrets.size} runs that have not started, and this run's ${formatBytes(
+        )} of variables for ${plural(
+          this.secrets.size,
+          'run',
+        )} not started yet; this run's ${formatBytes(
           bytes,
-        )} would pass its limit of ${formatBytes(
+        )} would pass the limit of ${formatBytes(
           maxHeldSecretBytes,
-        )} (releaseCommands.runs.maxHeldSecretBytes); try again once some have started`,
+        )} (releaseCommands.runs.maxHeldSecretBytes): try again once some have started`,
       );
     }
     this.secrets.set(runId, { env, bytes, stored: false });
