@@ -150,7 +150,9 @@ describe('runEnvSchema', () => {
       );
     expect(runEnvSchema.safeParse(big(8)).success).toBe(true);
     expect(problem(runEnvSchema, big(9))).toBe(
-      `must hold at most ${MAX_ENV_TOTAL_BYTES / 1024} KiB of names and values in all, got 288 KiB`,
+      `must hold at most ${
+        MAX_ENV_TOTAL_BYTES / 1024
+      } KiB of names and values in all, got 288 KiB`,
     );
   });
 

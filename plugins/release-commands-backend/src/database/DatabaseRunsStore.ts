@@ -406,7 +406,9 @@ export class DatabaseRunsStore implements RunsStore {
     return interrupted;
   }
 
-  async releaseEndedLocks(options: { expiredOnly: boolean }): Promise<string[]> {
+  async releaseEndedLocks(options: {
+    expiredOnly: boolean;
+  }): Promise<string[]> {
     const holding = (query: Knex.QueryBuilder) =>
       query
         .whereNotNull('active_key')

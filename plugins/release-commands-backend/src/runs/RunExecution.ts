@@ -184,9 +184,7 @@ export class RunExecution {
             ? `, except ${plural(
                 masker!.unmaskedCount,
                 'value',
-              )} shorter than ${
-                SecretMasker.minSecretLength
-              } characters`
+              )} shorter than ${SecretMasker.minSecretLength} characters`
             : ''
         })`,
       );

@@ -121,9 +121,7 @@ export class RunLeases {
       logger.error(
         `Stopping release command run ${runId}: its lease could not be renewed for ${
           leaseLossAfterMs(settings) / 1000
-        } s${
-          this.lastHeartbeatError ? ` (${this.lastHeartbeatError})` : ''
-        }`,
+        } s${this.lastHeartbeatError ? ` (${this.lastHeartbeatError})` : ''}`,
       );
     }
   }

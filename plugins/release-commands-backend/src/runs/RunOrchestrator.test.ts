@@ -539,8 +539,9 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
   });
 
   it('stops a run at its whole-run deadline, as timed out', async () => {
-    const { orchestrator, runsStore, setCommands, logOf, deploy } =
-      await setUp({ runDeadlineMs: 300 });
+    const { orchestrator, runsStore, setCommands, logOf, deploy } = await setUp(
+      { runDeadlineMs: 300 },
+    );
     await setCommands(SHOP, [
       { label: 'Hang', command: 'hang' },
       { label: 'After', command: 'print never' },
@@ -686,16 +687,14 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     await setCommands(SHOP, [{ label: 'Migrate', command: 'print ok' }]);
     await setCommands(BLOG, [{ label: 'Migrate', command: 'print ok' }]);
     await deploy(SHOP, { TOKEN: 'x'.repeat(55) });
-    const refusal = await deploy(BLOG, { TOKEN: 'y'.repeat(55) }).catch(
-      e => e,
-    );
+    const refusal = await deploy(BLOG, { TOKEN: 'y'.repeat(55) }).catch(e => e);
     expect(refusal.statusCode).toBe(429);
     expect(refusal.message).toBe(
       "This backend instance holds 60 B of variables for 1 run not started yet; this run's 60 B would pass the limit of 100 B (releaseCommands.runs.maxHeldSecretBytes): try again once some have started",
     );
-    expect(orchestrator['queue'].held).toEqual({ runs: 1, bytes: 60 });
+    expect(orchestrator.heldSecrets).toEqual({ runs: 1, bytes: 60 });
     await orchestrator.stop();
-    expect(orchestrator['queue'].held).toEqual({ runs: 0, bytes: 0 });
+    expect(orchestrator.heldSecrets).toEqual({ runs: 0, bytes: 0 });
   });
 });
 

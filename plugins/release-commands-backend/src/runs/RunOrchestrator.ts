@@ -163,22 +163,22 @@ export class RunOrchestrator {
     try {
       run = await this.options.runsStore.createRun(
         {
-        id,
-        entityRef: request.entityRef,
-        environment: request.environment,
-        image: request.image,
-        trigger: request.trigger,
-        triggeredBy: request.actor,
-        envKeys: Object.keys(request.env).sort(),
-        ownerInstance: this.instanceId,
-        steps: list.commands
-          .filter(command => command.enabled)
-          .map(command => ({
-            label: command.label,
-            command: command.command,
-            timeoutSeconds:
-              command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
-          })),
+          id,
+          entityRef: request.entityRef,
+          environment: request.environment,
+          image: request.image,
+          trigger: request.trigger,
+          triggeredBy: request.actor,
+          envKeys: Object.keys(request.env).sort(),
+          ownerInstance: this.instanceId,
+          steps: list.commands
+            .filter(command => command.enabled)
+            .map(command => ({
+              label: command.label,
+              command: command.command,
+              timeoutSeconds:
+                command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
+            })),
         },
         { checkQueue: queued => checkQueueLimits(settings, request, queued) },
       );
@@ -212,6 +212,11 @@ export class RunOrchestrator {
     }
     this.active.stop(runId, { kind: 'cancel', actor });
     return outcome.run;
+  }
+
+  /** The variables this instance holds for runs that have not started. */
+  get heldSecrets(): { runs: number; bytes: number } {
+    return this.queue.held;
   }
 
   /** Resolves when every run this instance has started has ended. */

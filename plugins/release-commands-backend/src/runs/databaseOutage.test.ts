@@ -24,7 +24,15 @@ jest.setTimeout(5 * 60_000);
 // no types).
 type SqliteConnection = { exec(sql: string): void; close(): void };
 const openSqlite: (file: string) => SqliteConnection = file =>
-  new (require('better-sqlite3'))(file, { timeout: 1000 });
+  new (require('better-sqlite3'))(file, { timeout: 0 });
+
+// Each failed connection attempt is otherwise printed.
+const quietKnex = {
+  warn() {},
+  error() {},
+  debug() {},
+  deprecate() {},
+};
 
 const SHOP = 'component:default/shop';
 const SECRET = 'outage-secret-value';
@@ -61,6 +69,7 @@ async function postgresOutage(): Promise<Outage> {
     connection: server.connectionString,
     pool: { min: 0, max: 10 },
     acquireConnectionTimeout: 5000,
+    log: quietKnex,
   });
   let down = false;
   return {
@@ -89,8 +98,20 @@ async function sqliteOutage(): Promise<Outage> {
   const filename = path.join(dir, 'db.sqlite');
   const knex = knexFactory({
     client: 'better-sqlite3',
-    connection: { filename, options: { timeout: 1000 } } as any,
+    // The driver waits for a lock synchronously, blocking the event loop:
+    // failing at once lets the process go on as it would with a server.
+    connection: { filename },
+    pool: {
+      afterCreate: (
+        connection: { pragma(sql: string): void },
+        done: (error: Error | null, connection: unknown) => void,
+      ) => {
+        connection.pragma('busy_timeout = 0');
+        done(null, connection);
+      },
+    },
     useNullAsDefault: true,
+    log: quietKnex,
   });
   let locker: SqliteConnection | undefined;
   return {
@@ -259,12 +280,17 @@ describe.each([
       /^This backend instance could not reach the database for \d+(\.\d)?s while "Migrate" was running \(.+\), so it stopped the run before another instance would take it for dead; it was not retried/,
     );
     expect(log).toContain('started ***\n');
-    expect(log).toMatch(/Release commands interrupted: This backend instance could not reach the database/);
+    expect(log).toMatch(
+      /Release commands interrupted: This backend instance could not reach the database/,
+    );
     expect(log).not.toContain(SECRET);
     expect(await containersOf(run.id)).toEqual([]);
     // Nothing of the run is left: no secret held, no timer running.
-    expect(orchestrator['queue'].held).toEqual({ runs: 0, bytes: 0 });
-    await waitFor('the run timers to be cleared', () => timerCount() <= baseline);
+    expect(orchestrator.heldSecrets).toEqual({ runs: 0, bytes: 0 });
+    await waitFor(
+      'the run timers to be cleared',
+      () => timerCount() <= baseline,
+    );
     process.stdout.write(
       `${_name}: timers ${timerCount()} after the run (${baseline} before it)\n`,
     );

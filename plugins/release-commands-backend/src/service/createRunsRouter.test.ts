@@ -318,7 +318,11 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     await setCommands(api, [{ label: 'Hang', command: 'sleep 3600' }]);
     await setCommands(api, [{ label: 'Hang', command: 'sleep 3600' }], BLOG);
     const accepted: string[] = [];
-    const deploy = async (path: string, environment: string, status: number) => {
+    const deploy = async (
+      path: string,
+      environment: string,
+      status: number,
+    ) => {
       const res = await api
         .post(`${path}/runs`, { image, environment })
         .expect(status);
