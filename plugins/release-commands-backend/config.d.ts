@@ -103,9 +103,10 @@ export interface Config {
        */
       heartbeatIntervalSeconds?: number;
       /**
-       * A run whose backend has been silent this long is ended as
-       * `interrupted` (never re-run). At least twice the heartbeat interval.
-       * Defaults to 30.
+       * A run whose backend has been silent this long (on the database's
+       * clock) is ended as `interrupted` (never re-run); a backend that could
+       * not renew a run for three quarters of it stops the run itself. At
+       * least twice the heartbeat interval. Defaults to 30.
        * @visibility backend
        */
       staleAfterSeconds?: number;

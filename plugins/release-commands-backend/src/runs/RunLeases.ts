@@ -97,7 +97,11 @@ export class RunLeases {
           `Could not record the heartbeat of release command runs: ${error}`,
         );
       }
-      this.lastHeartbeatError = String(error);
+      // Without the statement that knex puts before the driver's message.
+      this.lastHeartbeatError = String(error).replace(
+        /^(\w*Error: )?(select|insert|update|delete|with)\b[\s\S]* - /i,
+        '$1',
+      );
     }
     queue.schedule();
   }
