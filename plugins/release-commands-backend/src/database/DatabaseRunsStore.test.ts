@@ -251,20 +251,26 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
       'live',
     ]);
 
-    await new Promise(resolve => setTimeout(resolve, 20));
-    const cutoff = new Date();
+    await new Promise(resolve => setTimeout(resolve, 50));
     await store.heartbeat('live', [live.id]);
-    expect(await store.isRunAlive(stale.id, cutoff)).toBe(false);
-    expect(await store.isRunAlive(live.id, cutoff)).toBe(true);
+    // On the database's clock: the dead owner's run is older than 30 ms.
+    expect(await store.isRunAlive(stale.id, 30)).toBe(false);
+    expect(await store.isRunAlive(live.id, 30_000)).toBe(true);
     // Not ours to judge: another installation may share the engine.
-    expect(await store.isRunAlive(randomUUID(), cutoff)).toBe(true);
+    expect(await store.isRunAlive(randomUUID(), 30)).toBe(true);
 
-    const interrupted = await store.interruptStaleRuns(
-      new Date(Date.now() - 60_000),
-      ['gone'],
-    );
+    const interrupted = await store.interruptStaleRuns({
+      staleAfterMs: 60_000,
+      goneOwners: ['gone'],
+      workloadGraceMs: 1000,
+    });
     expect(interrupted.map(r => r.id)).toEqual([gone.id]);
-    const more = await store.interruptStaleRuns(cutoff);
+    // Every run is stale at 0 ms, but the caller's own are left to it.
+    const more = await store.interruptStaleRuns({
+      staleAfterMs: 0,
+      exceptOwner: 'live',
+      workloadGraceMs: 1000,
+    });
     expect(more.map(r => r.id)).toEqual([stale.id]);
     expect(more[0]).toMatchObject({
       status: 'interrupted',
@@ -278,11 +284,73 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     await expect(store.getRun(live.id)).resolves.toMatchObject({
       status: 'queued',
     });
-    expect(await store.isRunAlive(stale.id, cutoff)).toBe(false);
-    // The entity can deploy again.
+    expect(await store.isRunAlive(stale.id, 30_000)).toBe(false);
+
+    // Its first command may still run in a container the dead owner left:
+    // the entity stays locked until that is removed, or times out.
+    const refusal = await store.createRun(newRun()).catch(e => e);
+    expect(refusal).toBeInstanceOf(ConflictError);
+    expect(refusal.message).toMatch(
+      new RegExp(
+        `${stale.id} was interrupted, and its last command may still be running .* at the latest at 20\\d\\d-`,
+      ),
+    );
+    // A run that was interrupted between commands locks nothing.
+    await expect(
+      store.createRun(newRun({ entityRef: BLOG })),
+    ).resolves.toMatchObject({ status: 'queued' });
+
+    expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([]);
+    expect(await store.releaseEndedLocks({ expiredOnly: false })).toEqual([
+      stale.id,
+    ]);
     await expect(store.createRun(newRun())).resolves.toMatchObject({
       status: 'queued',
     });
+  });
+
+  it('lets the lock of an interrupted run lapse when its command would have timed out', async () => {
+    const { store } = await createStore();
+    const run = await store.createRun(
+      newRun({
+        ownerInstance: 'dead',
+        steps: [{ label: 'Quick', command: 'quick', timeoutSeconds: 1 }],
+      }),
+    );
+    await store.claimQueuedRuns({ instanceId: 'dead', maxRunning: 4 });
+    await store.startStep(run.id, 0);
+    await store.interruptStaleRuns({ staleAfterMs: 0, workloadGraceMs: 200 });
+    expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([]);
+    await new Promise(resolve => setTimeout(resolve, 1300));
+    expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([
+      run.id,
+    ]);
+    await expect(store.createRun(newRun())).resolves.toMatchObject({
+      status: 'queued',
+    });
+  });
+
+  it('refuses a run when the queue check throws, writing nothing', async () => {
+    const { store } = await createStore();
+    await store.createRun(newRun({ environment: 'staging' }));
+    const seen: unknown[] = [];
+    const refusal = await store
+      .createRun(newRun({ entityRef: SHOP }), {
+        checkQueue: queued => {
+          seen.push(queued);
+          throw new Error('too many');
+        },
+      })
+      .catch(e => e);
+    expect(refusal.message).toBe('too many');
+    expect(seen).toEqual([{ entity: 1, actor: 1 }]);
+    expect((await store.listRuns(SHOP, { limit: 10 })).runs).toHaveLength(1);
+    await expect(
+      store.createRun(newRun({ entityRef: BLOG }), {
+        checkQueue: queued => seen.push(queued),
+      }),
+    ).resolves.toMatchObject({ status: 'queued' });
+    expect(seen[1]).toEqual({ entity: 0, actor: 1 });
   });
 
   it('pages an entity runs newest first with a cursor', async () => {
