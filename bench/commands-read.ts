@@ -90,7 +90,13 @@ async function measure(name: string, knex: Knex) {
     '/api/release-commands',
     await createRouter({
       store,
-      runs: { orchestrator, runsStore, logStore, events },
+      runs: {
+        orchestrator,
+        runsStore,
+        logStore,
+        events,
+        retentionSeconds: null,
+      },
       httpAuth: allowAll,
       permissions: allowAll,
       auditor: allowAll,

@@ -1,3 +1,5 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
   /** Configuration for the release-commands plugin. */
   releaseCommands?: {
@@ -129,9 +131,10 @@ export interface Config {
        */
       heartbeatIntervalSeconds?: number;
       /**
-       * A run whose backend has been silent this long is ended as
-       * `interrupted` (never re-run). At least twice the heartbeat interval.
-       * Defaults to 30.
+       * A run whose backend has been silent this long (on the database's
+       * clock) is ended as `interrupted` (never re-run); a backend that could
+       * not renew a run for three quarters of it stops the run itself. At
+       * least twice the heartbeat interval. Defaults to 30.
        * @visibility backend
        */
       staleAfterSeconds?: number;
@@ -141,6 +144,43 @@ export interface Config {
        * @visibility backend
        */
       recoveryIntervalSeconds?: number;
+      /**
+       * How long a run and its log are kept after the run ends: a duration
+       * such as `90d`, `12 weeks`, `P6M` or `{ days: 90 }`, at least an hour.
+       * Older runs are removed by a task that runs hourly on one backend
+       * replica at a time; queued and running runs are never removed. `false`
+       * keeps every run. Defaults to 90 days.
+       * @visibility backend
+       */
+      retention?: HumanDuration | string | false;
+      /**
+       * The longest one run may take from its start, all its commands
+       * together, in seconds; past it the command running is stopped and the
+       * run ends as `timed_out`. Defaults to 14400 (4 hours).
+       * @visibility backend
+       */
+      maxRunSeconds?: number;
+      /**
+       * Most runs of one entity (all environments together) waiting as
+       * `queued` at once, across replicas; more are refused with 429.
+       * Defaults to 10.
+       * @visibility backend
+       */
+      maxQueuedPerEntity?: number;
+      /**
+       * Most runs triggered by one user or service waiting as `queued` at
+       * once, across replicas; more are refused with 429. Defaults to 50.
+       * @visibility backend
+       */
+      maxQueuedPerActor?: number;
+      /**
+       * Most bytes of variable names and values one backend instance holds
+       * in memory for its runs that have not started; more runs are refused
+       * with 429 until some start. At least 262144 (one run's most).
+       * Defaults to 33554432 (32 MiB).
+       * @visibility backend
+       */
+      maxHeldSecretBytes?: number;
     };
   };
 }

@@ -24,6 +24,10 @@ export { findRepositoryRoot } from './findRepositoryRoot';
 export { shellEnvironment } from './shellEnvironment';
 export { freePort } from './freePort';
 export {
+  startThrowawayPostgres,
+  type ThrowawayPostgres,
+} from './startThrowawayPostgres';
+export {
   startProcessGroup,
   type ProcessGroup,
   type ProcessGroupOptions,

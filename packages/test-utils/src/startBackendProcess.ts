@@ -12,6 +12,7 @@ export type BackendProcess = {
   baseUrl: string;
   /** A static service token the backend accepts (`backend.auth.externalAccess`). */
   token: string;
+  /** The backend's node process (inside the wrapper, if there is one). */
   pid(): number;
   /** Calls the release-commands API with the service token. */
   api(path: string, init?: RequestInit): Promise<Response>;
@@ -30,12 +31,26 @@ export type BackendProcessOptions = {
   database: 'sqlite' | 'postgres';
   /** Merged over the test defaults (quick heartbeats, no network in containers). */
   releaseCommands?: Record<string, unknown>;
+  /**
+   * A command that runs the backend, e.g. `['unshare', '--pid', '--fork',
+   * '--mount-proc']`; signals then go to the backend's node process itself.
+   */
+  wrapper?: string[];
+  /**
+   * For PostgreSQL: the database name prefix, so that several processes
+   * share one set of databases. A fresh one otherwise.
+   */
+  databasePrefix?: string;
 };
 
 // Test processes run inside the repository (from a package or its root).
 const ROOT = findRepositoryRoot();
 
-function databaseConfig(kind: 'sqlite' | 'postgres', dataDir: string) {
+function databaseConfig(
+  kind: 'sqlite' | 'postgres',
+  dataDir: string,
+  prefix: string | undefined,
+) {
   if (kind === 'sqlite') {
     return {
       client: 'better-sqlite3',
@@ -53,7 +68,7 @@ function databaseConfig(kind: 'sqlite' | 'postgres', dataDir: string) {
   return {
     client: 'pg',
     connection,
-    prefix: `rc_${randomBytes(4).toString('hex')}_`,
+    prefix: prefix ?? `rc_${randomBytes(4).toString('hex')}_`,
   };
 }
 
@@ -73,7 +88,11 @@ export async function startBackendProcess(
     backend: {
       baseUrl,
       listen: { port, host: '127.0.0.1' },
-      database: databaseConfig(options.database, dataDir),
+      database: databaseConfig(
+        options.database,
+        dataDir,
+        options.databasePrefix,
+      ),
       auth: {
         externalAccess: [
           { type: 'static', options: { token, subject: 'test-pipeline' } },
@@ -100,9 +119,11 @@ export async function startBackendProcess(
 
   async function launch() {
     output += `--- starting backend on ${baseUrl}\n`;
+    const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
     child = spawn(
-      process.execPath,
+      command,
       [
+        ...prefix,
         '--require',
         require.resolve('@backstage/cli/config/nodeTransform.cjs'),
         path.join(ROOT, 'packages/backend/src/index.ts'),
@@ -139,9 +160,25 @@ export async function startBackendProcess(
     }
   }
 
+  /** The node process: the child, or its first node descendant. */
+  function nodePid(): number {
+    let pid = child!.pid!;
+    while (options.wrapper) {
+      const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm === 'node' || comm.startsWith('node-')) break;
+      const [next] = fs
+        .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/);
+      if (!next) break;
+      pid = Number(next);
+    }
+    return pid;
+  }
+
   async function kill(signal: NodeJS.Signals) {
     if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
+      process.kill(nodePid(), signal);
       await exited;
     }
   }
@@ -150,7 +187,7 @@ export async function startBackendProcess(
   return {
     baseUrl,
     token,
-    pid: () => child!.pid!,
+    pid: nodePid,
     api: (apiPath, init = {}) =>
       fetch(`${baseUrl}/api/release-commands${apiPath}`, {
         ...init,

@@ -15,7 +15,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { startPlugin } from './__testUtils__/startPlugin';
+import { DatabaseRunsStore } from './database/DatabaseRunsStore';
 import { releaseCommandsPlugin } from './plugin';
+import { RUN_RETENTION_TASK_ID } from './runs/RunCleaner';
 
 const { databases, ids } = createTestDatabases();
 
@@ -192,6 +195,102 @@ describe('releaseCommandsPlugin', () => {
       .set('Authorization', auth);
     expect(log.text).toContain('recording executor');
     expect(log.text).toContain('ran elsewhere\n');
+  });
+
+  describe.each(ids)('retention on %p', databaseId => {
+    const noEngine = { host: 'unix:///nonexistent/docker.sock' };
+
+    it('schedules a task on one replica at a time that removes runs ended longer ago than the retention', async () => {
+      const knex = await databases.init(databaseId);
+      const scheduler = mockServices.scheduler.mock();
+      const api = await startPlugin({
+        knex,
+        extra: [scheduler.factory],
+        config: {
+          releaseCommands: { docker: noEngine, runs: { retention: '30d' } },
+        },
+      });
+      expect(scheduler.scheduleTask).toHaveBeenCalledTimes(1);
+      const [task] = scheduler.scheduleTask.mock.calls[0];
+      expect(task).toMatchObject({
+        id: RUN_RETENTION_TASK_ID,
+        scope: 'global',
+        frequency: { hours: 1 },
+        timeout: { minutes: 30 },
+      });
+
+      // Runs as the plugin's store writes them, ended 31 days and 1 day ago.
+      const runsStore = await DatabaseRunsStore.create({
+        database: mockServices.database({ knex }),
+      });
+      const endedDaysAgo = async (days: number) => {
+        const id = randomUUID();
+        await runsStore.createRun({
+          id,
+          entityRef: 'component:default/shop',
+          environment: 'production',
+          image: 'shop:1',
+          trigger: 'pipeline',
+          triggeredBy: 'external:ci',
+          envKeys: [],
+          ownerInstance: 'elsewhere',
+          steps: [{ label: 'Migrate', command: 'migrate', timeoutSeconds: 60 }],
+        });
+        await runsStore.finishRun(id, { status: 'succeeded', reason: null });
+        const at = new Date(Date.now() - days * 86_400_000);
+        await knex('release_command_runs')
+          .where({ id })
+          .update({ created_at: at, finished_at: at });
+        return id;
+      };
+      const old = await endedDaysAgo(31);
+      const recent = await endedDaysAgo(1);
+      await api.get(`/runs/${old}`).expect(200);
+
+      // What the scheduler calls, on whichever replica holds the task.
+      await task.fn(new AbortController().signal);
+
+      await api.get(`/runs/${old}`).expect(404);
+      await api.get(`/runs/${recent}`).expect(200);
+      const page = await api
+        .get('/entities/component/default/shop/runs')
+        .expect(200);
+      expect(page.body.runs.map((r: { id: string }) => r.id)).toEqual([recent]);
+      expect(page.body.retentionSeconds).toBe(30 * 86_400);
+    });
+
+    it('keeps every run and schedules nothing when retention is false', async () => {
+      const knex = await databases.init(databaseId);
+      const scheduler = mockServices.scheduler.mock();
+      const api = await startPlugin({
+        knex,
+        extra: [scheduler.factory],
+        config: {
+          releaseCommands: { docker: noEngine, runs: { retention: false } },
+        },
+      });
+      expect(scheduler.scheduleTask).not.toHaveBeenCalled();
+      const page = await api
+        .get('/entities/component/default/shop/runs')
+        .expect(200);
+      expect(page.body).toEqual({ runs: [], retentionSeconds: null });
+    });
+  });
+
+  it('tells the runs page the default retention of 90 days', async () => {
+    const api = await startPlugin();
+    const page = await api
+      .get('/entities/component/default/shop/runs')
+      .expect(200);
+    expect(page.body).toEqual({ runs: [], retentionSeconds: 90 * 86_400 });
+  });
+
+  it('refuses to start with a retention it cannot read', async () => {
+    await expect(
+      startPlugin({
+        config: { releaseCommands: { runs: { retention: '5 minutes' } } },
+      }),
+    ).rejects.toThrow(/releaseCommands.runs.retention must be at least 1 hour/);
   });
 });
 

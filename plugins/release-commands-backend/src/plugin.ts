@@ -16,6 +16,8 @@ import {
   describeDockerHost,
 } from './docker/createDockerClient';
 import { DockerExecutor } from './executor/DockerExecutor';
+import { readRunRetention } from './runs/readRunRetention';
+import { RunCleaner } from './runs/RunCleaner';
 import { RunEvents } from './runs/RunEvents';
 import { RunOrchestrator } from './runs/RunOrchestrator';
 import { readRunSettings } from './runs/RunSettings';
@@ -53,12 +55,14 @@ export const releaseCommandsPlugin = createBackendPlugin({
         logger: coreServices.logger,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
+        scheduler: coreServices.scheduler,
       },
       async init(deps) {
         const { config, database, httpRouter, logger } = deps;
         deps.permissionsRegistry.addPermissions(releaseCommandsPermissions);
 
         const settings = readRunSettings(config);
+        const retentionMs = readRunRetention(config);
         const commandsStore = await DatabaseReleaseCommandsStore.create({
           database,
         });
@@ -79,7 +83,14 @@ export const releaseCommandsPlugin = createBackendPlugin({
         httpRouter.use(
           await createRouter({
             store: commandsStore,
-            runs: { orchestrator, runsStore, logStore, events },
+            runs: {
+              orchestrator,
+              runsStore,
+              logStore,
+              events,
+              retentionSeconds:
+                retentionMs === null ? null : retentionMs / 1000,
+            },
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,
             auditor: deps.auditor,
@@ -106,6 +117,20 @@ export const releaseCommandsPlugin = createBackendPlugin({
               );
             }
           });
+        }
+
+        if (retentionMs === null) {
+          logger.info(
+            'Every run is kept: releaseCommands.runs.retention is false',
+          );
+        } else {
+          await new RunCleaner({
+            runsStore,
+            logStore,
+            logger,
+            auditor: deps.auditor,
+            retentionMs,
+          }).schedule(deps.scheduler);
         }
 
         await orchestrator.start();

@@ -1,4 +1,9 @@
-import { formatBytes, formatDuration, plural } from './formatting';
+import {
+  formatBytes,
+  formatDuration,
+  formatPeriod,
+  plural,
+} from './formatting';
 
 describe('formatDuration', () => {
   it.each([
@@ -16,6 +21,19 @@ describe('formatDuration', () => {
     expect(formatDuration(ms)).toBe(compact);
     expect(formatDuration(ms, 'compact')).toBe(compact);
     expect(formatDuration(ms, 'spaced')).toBe(spaced);
+  });
+});
+
+describe('formatPeriod', () => {
+  it.each([
+    [90 * 86_400_000, '90 days'],
+    [86_400_000, '1 day'],
+    [36 * 3_600_000, '36 hours'],
+    [3_600_000, '1 hour'],
+    [45 * 60_000, '45 minutes'],
+    [90_500, '1 min 31 s'],
+  ])('spells %p ms as %p', (ms, text) => {
+    expect(formatPeriod(ms)).toBe(text);
   });
 });
 

@@ -59,6 +59,28 @@ export function formatDuration(
     : `${big}${bigUnit}`;
 }
 
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * A long span for people, in the largest unit that counts it whole:
+ * `90 days`, `36 hours`, `45 minutes`; anything else as
+ * {@link formatDuration} spells it (`spaced`).
+ *
+ * @public
+ */
+export function formatPeriod(ms: number): string {
+  for (const [unitMs, noun] of [
+    [DAY_MS, 'day'],
+    [HOUR_MS, 'hour'],
+    [MINUTE_MS, 'minute'],
+  ] as const) {
+    if (ms >= unitMs && ms % unitMs === 0) return plural(ms / unitMs, noun);
+  }
+  return formatDuration(ms, 'spaced');
+}
+
 /**
  * A size in bytes for people: `512 B`, `1.5 KiB`, `10.0 MiB`, `1.25 GiB`.
  *

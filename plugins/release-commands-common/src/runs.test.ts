@@ -6,6 +6,8 @@ import {
   imageReferenceSchema,
   isImageReference,
   listRunsQuerySchema,
+  MAX_ENV_NAME_LENGTH,
+  MAX_ENV_TOTAL_BYTES,
   MAX_ENV_VALUE_LENGTH,
   MAX_ENV_VARIABLES,
   runEnvSchema,
@@ -125,6 +127,33 @@ describe('runEnvSchema', () => {
     expect(
       problem(runEnvSchema, { TOKEN: 'x'.repeat(MAX_ENV_VALUE_LENGTH + 1) }),
     ).toBe(`TOKEN must be at most ${MAX_ENV_VALUE_LENGTH} characters`);
+  });
+
+  it('refuses names that are too long or reserved, and too much in all', () => {
+    const long = 'A'.repeat(MAX_ENV_NAME_LENGTH + 1);
+    expect(
+      runEnvSchema.safeParse({ ['A'.repeat(MAX_ENV_NAME_LENGTH)]: 'x' })
+        .success,
+    ).toBe(true);
+    expect(problem(runEnvSchema, { [long]: 'x' })).toBe(
+      `${long} is too long a name: at most ${MAX_ENV_NAME_LENGTH} characters`,
+    );
+    expect(problem(runEnvSchema, { RELEASE_COMMAND: '0' })).toBe(
+      'RELEASE_COMMAND is set by release commands itself (to 1, in every command); choose another name',
+    );
+    const big = (count: number) =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [
+          `V${i}`,
+          'x'.repeat(MAX_ENV_VALUE_LENGTH - 3),
+        ]),
+      );
+    expect(runEnvSchema.safeParse(big(8)).success).toBe(true);
+    expect(problem(runEnvSchema, big(9))).toBe(
+      `must hold at most ${
+        MAX_ENV_TOTAL_BYTES / 1024
+      } KiB of names and values in all, got 288 KiB`,
+    );
   });
 
   it('refuses values that are not strings', () => {

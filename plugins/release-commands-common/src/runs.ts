@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RELEASE_COMMAND_ENV_VAR } from './constants';
 
 /**
  * Where a run is in its life. `queued` and `running` are active; the others
@@ -117,6 +118,12 @@ export type ReleaseCommandRunPage = {
   runs: ReleaseCommandRun[];
   /** Pass as `cursor` to read the next (older) page; absent on the last. */
   nextCursor?: string;
+  /**
+   * How long an ended run and its log are kept, in seconds, before the
+   * backend removes them (`releaseCommands.runs.retention`); null when every
+   * run is kept.
+   */
+  retentionSeconds: number | null;
 };
 
 /**
@@ -206,6 +213,20 @@ export const MAX_ENV_VARIABLES = 200;
  */
 export const MAX_ENV_VALUE_LENGTH = 32 * 1024;
 
+/**
+ * The longest name of a variable passed to a run.
+ *
+ * @public
+ */
+export const MAX_ENV_NAME_LENGTH = 128;
+/**
+ * The most bytes (UTF-8) of names and values a run may pass in all: a run's
+ * variables are held in the backend's memory until it ends.
+ *
+ * @public
+ */
+export const MAX_ENV_TOTAL_BYTES = 256 * 1024;
+
 /** Variables for the command's containers; values are treated as secrets. @public */
 export const runEnvSchema = z
   .record(
@@ -229,7 +250,37 @@ export const runEnvSchema = z
   .refine(
     env => Object.keys(env).length <= MAX_ENV_VARIABLES,
     `must hold at most ${MAX_ENV_VARIABLES} variables`,
-  );
+  )
+  .superRefine((env, ctx) => {
+    const encoder = new TextEncoder();
+    let bytes = 0;
+    for (const [name, value] of Object.entries(env)) {
+      if (name.length > MAX_ENV_NAME_LENGTH) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `is too long a name: at most ${MAX_ENV_NAME_LENGTH} characters`,
+        });
+      }
+      if (name === RELEASE_COMMAND_ENV_VAR) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'is set by release commands itself (to 1, in every command); choose another name',
+        });
+      }
+      bytes += encoder.encode(name).length + encoder.encode(value).length;
+    }
+    if (bytes > MAX_ENV_TOTAL_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must hold at most ${
+          MAX_ENV_TOTAL_BYTES / 1024
+        } KiB of names and values in all, got ${Math.ceil(bytes / 1024)} KiB`,
+      });
+    }
+  });
 
 /**
  * The name of the environment a run deploys to, e.g. `production`.

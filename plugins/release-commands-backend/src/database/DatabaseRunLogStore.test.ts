@@ -91,4 +91,39 @@ describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
     ]);
     expect(await store.lastLogSeq(other.id)).toBe(2);
   });
+
+  it("deletes a run's whole log a batch of chunks per statement, and only that run's", async () => {
+    const knex = await databases.init(databaseId);
+    const database = mockServices.database({ knex });
+    const runs = await DatabaseRunsStore.create({ database });
+    const store = await DatabaseRunLogStore.create({ database });
+    const run = await createRun(runs);
+    const other = await createRun(runs, 'blog');
+    const at = new Date().toISOString();
+    // With a gap, as a log cut under its cap has.
+    const chunks = Array.from({ length: 1200 }, (_, i) => ({
+      seq: i < 600 ? i : i + 5000,
+      step: 0,
+      stream: 'stdout' as const,
+      at,
+      text: `${i}\n`,
+    }));
+    await store.appendLog(run.id, chunks);
+    await store.appendLog(other.id, chunks.slice(0, 3));
+
+    const deletes: number[] = [];
+    const onResponse = (response: unknown, query: { method?: string }) => {
+      if (query.method === 'del') deletes.push(Number(response));
+    };
+    knex.on('query-response', onResponse);
+    try {
+      expect(await store.deleteRunLog(run.id, { batchSize: 500 })).toBe(1200);
+    } finally {
+      knex.off('query-response', onResponse);
+    }
+    expect(deletes).toEqual([500, 500, 200]);
+    expect(await store.lastLogSeq(run.id)).toBe(-1);
+    expect(await store.lastLogSeq(other.id)).toBe(2);
+    expect(await store.deleteRunLog(run.id)).toBe(0);
+  });
 });

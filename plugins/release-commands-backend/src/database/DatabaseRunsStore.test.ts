@@ -284,20 +284,26 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
       'live',
     ]);
 
-    await new Promise(resolve => setTimeout(resolve, 20));
-    const cutoff = new Date();
+    await new Promise(resolve => setTimeout(resolve, 50));
     await store.heartbeat('live', [live.id]);
-    expect(await store.isRunAlive(stale.id, cutoff)).toBe(false);
-    expect(await store.isRunAlive(live.id, cutoff)).toBe(true);
+    // On the database's clock: the dead owner's run is older than 30 ms.
+    expect(await store.isRunAlive(stale.id, 30)).toBe(false);
+    expect(await store.isRunAlive(live.id, 30_000)).toBe(true);
     // Not ours to judge: another installation may share the engine.
-    expect(await store.isRunAlive(randomUUID(), cutoff)).toBe(true);
+    expect(await store.isRunAlive(randomUUID(), 30)).toBe(true);
 
-    const interrupted = await store.interruptStaleRuns(
-      new Date(Date.now() - 60_000),
-      ['gone'],
-    );
+    const interrupted = await store.interruptStaleRuns({
+      staleAfterMs: 60_000,
+      goneOwners: ['gone'],
+      workloadGraceMs: 1000,
+    });
     expect(interrupted.map(r => r.id)).toEqual([gone.id]);
-    const more = await store.interruptStaleRuns(cutoff);
+    // Every run is stale at 0 ms, but the caller's own are left to it.
+    const more = await store.interruptStaleRuns({
+      staleAfterMs: 0,
+      exceptOwner: 'live',
+      workloadGraceMs: 1000,
+    });
     expect(more.map(r => r.id)).toEqual([stale.id]);
     expect(more[0]).toMatchObject({
       status: 'interrupted',
@@ -311,11 +317,73 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     await expect(store.getRun(live.id)).resolves.toMatchObject({
       status: 'queued',
     });
-    expect(await store.isRunAlive(stale.id, cutoff)).toBe(false);
-    // The entity can deploy again.
+    expect(await store.isRunAlive(stale.id, 30_000)).toBe(false);
+
+    // Its first command may still run in a container the dead owner left:
+    // the entity stays locked until that is removed, or times out.
+    const refusal = await store.createRun(newRun()).catch(e => e);
+    expect(refusal).toBeInstanceOf(ConflictError);
+    expect(refusal.message).toMatch(
+      new RegExp(
+        `${stale.id} was interrupted, and its last command may still be running .* at the latest at 20\\d\\d-`,
+      ),
+    );
+    // A run that was interrupted between commands locks nothing.
+    await expect(
+      store.createRun(newRun({ entityRef: BLOG })),
+    ).resolves.toMatchObject({ status: 'queued' });
+
+    expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([]);
+    expect(await store.releaseEndedLocks({ expiredOnly: false })).toEqual([
+      stale.id,
+    ]);
     await expect(store.createRun(newRun())).resolves.toMatchObject({
       status: 'queued',
     });
+  });
+
+  it('lets the lock of an interrupted run lapse when its command would have timed out', async () => {
+    const { store } = await createStore();
+    const run = await store.createRun(
+      newRun({
+        ownerInstance: 'dead',
+        steps: [{ label: 'Quick', command: 'quick', timeoutSeconds: 1 }],
+      }),
+    );
+    await store.claimQueuedRuns({ instanceId: 'dead', maxRunning: 4 });
+    await store.startStep(run.id, 0);
+    await store.interruptStaleRuns({ staleAfterMs: 0, workloadGraceMs: 200 });
+    expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([]);
+    await new Promise(resolve => setTimeout(resolve, 1300));
+    expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([
+      run.id,
+    ]);
+    await expect(store.createRun(newRun())).resolves.toMatchObject({
+      status: 'queued',
+    });
+  });
+
+  it('refuses a run when the queue check throws, writing nothing', async () => {
+    const { store } = await createStore();
+    await store.createRun(newRun({ environment: 'staging' }));
+    const seen: unknown[] = [];
+    const refusal = await store
+      .createRun(newRun({ entityRef: SHOP }), {
+        checkQueue: queued => {
+          seen.push(queued);
+          throw new Error('too many');
+        },
+      })
+      .catch(e => e);
+    expect(refusal.message).toBe('too many');
+    expect(seen).toEqual([{ entity: 1, actor: 1 }]);
+    expect((await store.listRuns(SHOP, { limit: 10 })).runs).toHaveLength(1);
+    await expect(
+      store.createRun(newRun({ entityRef: BLOG }), {
+        checkQueue: queued => seen.push(queued),
+      }),
+    ).resolves.toMatchObject({ status: 'queued' });
+    expect(seen[1]).toEqual({ entity: 0, actor: 1 });
   });
 
   it('pages an entity runs newest first with a cursor', async () => {
@@ -344,5 +412,88 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     await expect(
       store.listRuns(SHOP, { limit: 2, cursor: 'nonsense' }),
     ).rejects.toThrow(/cursor must be a nextCursor value/);
+  });
+
+  /** Ends a run as if it had ended at `finishedAt`. */
+  async function endedAt(
+    knex: Awaited<ReturnType<typeof createStore>>['knex'],
+    store: DatabaseRunsStore,
+    finishedAt: Date,
+    overrides: Partial<NewRun> = {},
+  ) {
+    const run = await store.createRun(
+      newRun({ entityRef: `component:default/${randomUUID()}`, ...overrides }),
+    );
+    await store.finishRun(run.id, { status: 'succeeded', reason: null });
+    await knex('release_command_runs')
+      .where({ id: run.id })
+      .update({ created_at: finishedAt, finished_at: finishedAt });
+    return run.id;
+  }
+
+  it('lists the runs that ended before a time, longest ended first, never an active one', async () => {
+    const { knex, store } = await createStore();
+    const day = (n: number) => new Date(Date.UTC(2026, 0, n));
+    const old3 = await endedAt(knex, store, day(3));
+    const old1 = await endedAt(knex, store, day(1));
+    const old2 = await endedAt(knex, store, day(2));
+    const recent = await endedAt(knex, store, new Date());
+    // Active runs created long ago: one queued, one running.
+    const queued = await store.createRun(newRun({ ownerInstance: 'q' }));
+    const running = await store.createRun(
+      newRun({ entityRef: BLOG, ownerInstance: 'r' }),
+    );
+    await store.claimQueuedRuns({ instanceId: 'r', maxRunning: 4 });
+    await knex('release_command_runs')
+      .whereIn('id', [queued.id, running.id])
+      .update({ created_at: day(1), heartbeat_at: day(1) });
+
+    const cutoff = day(10);
+    expect(await store.listRunsEndedBefore(cutoff, 10)).toEqual([
+      old1,
+      old2,
+      old3,
+    ]);
+    expect(await store.listRunsEndedBefore(cutoff, 2)).toEqual([old1, old2]);
+    expect(await store.listRunsEndedBefore(day(2), 10)).toEqual([old1]);
+    expect(
+      await store.listRunsEndedBefore(new Date(Date.now() + 60_000), 10),
+    ).toEqual([old1, old2, old3, recent]);
+  });
+
+  it('deletes ended runs with their steps, and keeps active ones and others', async () => {
+    const { knex, store } = await createStore();
+    const old = new Date(Date.UTC(2026, 0, 1));
+    const gone = [
+      await endedAt(knex, store, old),
+      await endedAt(knex, store, old),
+    ];
+    const kept = await endedAt(knex, store, old);
+    const running = await store.createRun(newRun({ ownerInstance: 'r' }));
+    await store.claimQueuedRuns({ instanceId: 'r', maxRunning: 4 });
+    await store.startStep(running.id, 0);
+
+    // An active run named among them is kept, whatever asked.
+    expect(await store.deleteEndedRuns([...gone, running.id])).toBe(2);
+    for (const id of gone) {
+      await expect(store.getRun(id)).resolves.toBeUndefined();
+    }
+    const steps = await knex('release_command_run_steps')
+      .distinct('run_id')
+      .orderBy('run_id');
+    expect(steps.map(r => r.run_id).sort()).toEqual([kept, running.id].sort());
+    await expect(store.getRun(running.id)).resolves.toMatchObject({
+      status: 'running',
+      steps: [
+        { status: 'running' },
+        { status: 'pending' },
+        { status: 'pending' },
+      ],
+    });
+    await expect(store.getRun(kept)).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    expect(await store.deleteEndedRuns([])).toBe(0);
+    expect(await store.deleteEndedRuns(gone)).toBe(0);
   });
 });

@@ -3,16 +3,23 @@ import { ConflictError, InputError } from '@backstage/errors';
 import {
   ACTIVE_RUN_STATUSES,
   ReleaseCommandRun,
-  ReleaseCommandRunPage,
   RunStatus,
   RunStep,
   RunTrigger,
   StepStatus,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { Knex } from 'knex';
+import { databaseNow } from './databaseClock';
 import { lockRows } from './lockRows';
 import { migratedClient } from './migrateDatabase';
-import { CancelOutcome, NewRun, RunsStore, StepOutcome } from './RunsStore';
+import {
+  CancelOutcome,
+  NewRun,
+  QueuedCounts,
+  RunsStore,
+  StepOutcome,
+  StoredRunPage,
+} from './RunsStore';
 import { TimestampValue, toIsoString, toOptionalIsoString } from './timestamps';
 
 const RUNS = 'release_command_runs';
@@ -42,6 +49,7 @@ type RunRow = {
   finished_at: TimestampValue | null;
   cancel_requested_at: TimestampValue | null;
   cancel_requested_by: string | null;
+  lock_expires_at: TimestampValue | null;
 };
 
 type StepRow = {
@@ -68,10 +76,28 @@ export class DatabaseRunsStore implements RunsStore {
 
   private constructor(private readonly db: Knex) {}
 
-  async createRun(run: NewRun): Promise<ReleaseCommandRun> {
+  async createRun(
+    run: NewRun,
+    options: { checkQueue?(queued: QueuedCounts): void } = {},
+  ): Promise<ReleaseCommandRun> {
     const now = nextCreationTime();
     try {
       await this.db.transaction(async tx => {
+        if (options.checkQueue) {
+          // Counted under the scheduler's lock, so that concurrent deploys
+          // cannot all pass the same count.
+          await lockRows(tx, tx(SCHEDULER).where({ id: 1 }).first('id'));
+          const count = async (where: Partial<RunRow>) => {
+            const [row] = await tx(RUNS)
+              .where({ status: 'queued', ...where })
+              .count({ count: '*' });
+            return Number(row.count);
+          };
+          options.checkQueue({
+            entity: await count({ entity_ref: run.entityRef }),
+            actor: await count({ triggered_by: run.triggeredBy }),
+          });
+        }
         await tx(RUNS).insert({
           id: run.id,
           entity_ref: run.entityRef,
@@ -84,7 +110,7 @@ export class DatabaseRunsStore implements RunsStore {
           reason: null,
           active_key: activeKey(run.entityRef, run.environment),
           owner_instance: run.ownerInstance,
-          heartbeat_at: now,
+          heartbeat_at: await databaseNow(tx),
           created_at: now,
         });
         const steps = run.steps.map((step, position) => ({
@@ -105,15 +131,7 @@ export class DatabaseRunsStore implements RunsStore {
       const active = await this.db<RunRow>(RUNS)
         .where({ active_key: activeKey(run.entityRef, run.environment) })
         .first();
-      throw new ConflictError(
-        active
-          ? `${run.entityRef} already has an active run in environment "${
-              run.environment
-            }": ${active.id} (${active.status} since ${toIsoString(
-              active.started_at ?? active.created_at,
-            )}); wait for it to end or cancel it`
-          : `${run.entityRef} already has an active run in environment "${run.environment}"; try again`,
-      );
+      throw new ConflictError(describeLockHolder(run, active));
     }
     return (await this.getRun(run.id))!;
   }
@@ -128,7 +146,7 @@ export class DatabaseRunsStore implements RunsStore {
   async listRuns(
     entityRef: string,
     options: { limit: number; cursor?: string },
-  ): Promise<ReleaseCommandRunPage> {
+  ): Promise<StoredRunPage> {
     const query = this.db<RunRow>(RUNS)
       .where({ entity_ref: entityRef })
       .orderBy([
@@ -176,7 +194,7 @@ export class DatabaseRunsStore implements RunsStore {
         ])
         .limit(room);
       if (queued.length === 0) return [];
-      const now = new Date();
+      const now = await databaseNow(tx);
       await tx(RUNS)
         .whereIn(
           'id',
@@ -205,9 +223,10 @@ export class DatabaseRunsStore implements RunsStore {
         tx<RunRow>(RUNS).where({ id: runId }).first('status'),
       );
       if (run?.status !== 'running') return false;
+      // On the database's clock: recovery reckons the step's deadline from it.
       await tx(STEPS)
         .where({ run_id: runId, position, status: 'pending' })
-        .update({ status: 'running', started_at: new Date() });
+        .update({ status: 'running', started_at: await databaseNow(tx) });
       return true;
     });
   }
@@ -228,6 +247,10 @@ export class DatabaseRunsStore implements RunsStore {
   ): Promise<void> {
     await this.db(STEPS)
       .where({ run_id: runId, position })
+      .whereIn(
+        'run_id',
+        this.db(RUNS).where({ id: runId, status: 'running' }).select('id'),
+      )
       .update({ container_id: workloadId });
   }
 
@@ -310,7 +333,7 @@ export class DatabaseRunsStore implements RunsStore {
       .where({ owner_instance: instanceId })
       .whereIn('id', runIds)
       .whereIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
-      .update({ heartbeat_at: new Date() });
+      .update({ heartbeat_at: await databaseNow(this.db) });
     const rows = await this.db<RunRow>(RUNS)
       .whereIn('id', runIds)
       .select('id', 'status', 'cancel_requested_at');
@@ -332,10 +355,16 @@ export class DatabaseRunsStore implements RunsStore {
     return rows.map(r => r.owner_instance);
   }
 
-  async interruptStaleRuns(
-    staleBefore: Date,
-    goneOwners: string[] = [],
-  ): Promise<ReleaseCommandRun[]> {
+  async interruptStaleRuns(options: {
+    staleAfterMs: number;
+    goneOwners?: string[];
+    exceptOwner?: string;
+    workloadGraceMs: number;
+  }): Promise<ReleaseCommandRun[]> {
+    const { goneOwners = [], exceptOwner } = options;
+    const staleBefore = new Date(
+      (await databaseNow(this.db)).getTime() - options.staleAfterMs,
+    );
     const isStale = (query: Knex.QueryBuilder) =>
       query
         .whereIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
@@ -343,7 +372,10 @@ export class DatabaseRunsStore implements RunsStore {
           inner
             .where('heartbeat_at', '<', staleBefore)
             .orWhereIn('owner_instance', goneOwners),
-        );
+        )
+        .modify(q => {
+          if (exceptOwner) q.whereNot('owner_instance', exceptOwner);
+        });
     const stale: RunRow[] = await isStale(this.db(RUNS)).select(
       'id',
       'heartbeat_at',
@@ -357,6 +389,18 @@ export class DatabaseRunsStore implements RunsStore {
           isStale(tx(RUNS).where({ id })).first('id'),
         );
         if (!row) return false;
+        // Its command may still be running in a container of the stopped
+        // owner: the lock waits for it to be removed, or to time out.
+        const step = await tx<StepRow>(STEPS)
+          .where({ run_id: id, status: 'running' })
+          .first('started_at', 'timeout_seconds');
+        const lockUntil = step?.started_at
+          ? new Date(
+              new Date(toIsoString(step.started_at)).getTime() +
+                Number(step.timeout_seconds) * 1000 +
+                options.workloadGraceMs,
+            )
+          : undefined;
         return endRun(
           tx,
           id,
@@ -365,6 +409,7 @@ export class DatabaseRunsStore implements RunsStore {
             heartbeat_at,
           )}); the run was not retried because a command may have been partly applied. Check the service, then run the release commands again.`,
           'interrupted',
+          lockUntil,
         );
       });
       if (ended) interrupted.push((await this.getRun(id))!);
@@ -372,13 +417,69 @@ export class DatabaseRunsStore implements RunsStore {
     return interrupted;
   }
 
-  async isRunAlive(runId: string, staleBefore: Date): Promise<boolean> {
+  async releaseEndedLocks(options: {
+    expiredOnly: boolean;
+  }): Promise<string[]> {
+    const holding = (query: Knex.QueryBuilder) =>
+      query
+        .whereNotNull('active_key')
+        .whereNotIn('status', ACTIVE_RUN_STATUSES as RunStatus[]);
+    const now = await databaseNow(this.db);
+    const query = holding(this.db(RUNS));
+    if (options.expiredOnly) query.where('lock_expires_at', '<', now);
+    const rows: RunRow[] = await query.select('id');
+    if (rows.length === 0) return [];
+    const ids = rows.map(r => r.id);
+    await holding(this.db(RUNS))
+      .whereIn('id', ids)
+      .update({ active_key: null, lock_expires_at: null });
+    return ids;
+  }
+
+  async isRunAlive(runId: string, staleAfterMs: number): Promise<boolean> {
     const row = await this.db<RunRow>(RUNS)
       .where({ id: runId })
       .first('status', 'heartbeat_at');
     if (!row) return true;
     if (!ACTIVE_RUN_STATUSES.includes(row.status)) return false;
-    return new Date(toIsoString(row.heartbeat_at)) >= staleBefore;
+    const now = await databaseNow(this.db);
+    return (
+      new Date(toIsoString(row.heartbeat_at)).getTime() >=
+      now.getTime() - staleAfterMs
+    );
+  }
+
+  async listRunsEndedBefore(
+    endedBefore: Date,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await this.db<RunRow>(RUNS)
+      .where('finished_at', '<', endedBefore)
+      .whereNotIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+      .orderBy([
+        { column: 'finished_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(limit)
+      .select('id');
+    return rows.map(r => r.id);
+  }
+
+  async deleteEndedRuns(runIds: string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    const ended = (query: Knex.QueryBuilder) =>
+      query
+        .whereIn('id', runIds)
+        .whereNotIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
+        .whereNotNull('finished_at');
+    return this.db.transaction(async tx => {
+      await tx(STEPS)
+        .whereIn('run_id', ended(tx(RUNS)).select('id'))
+        .delete();
+      // The log store deletes a run's chunks first, in batches; the foreign
+      // key's cascade takes any written since.
+      return Number(await ended(tx(RUNS)).delete());
+    });
   }
 
   private async withSteps(
@@ -407,7 +508,8 @@ export class DatabaseRunsStore implements RunsStore {
 
 /**
  * Ends a run that is still active: its running step takes `runningStep`, its
- * pending steps become skipped, and the entity's lock is released.
+ * pending steps become skipped, and the entity's lock is released, or kept
+ * until `lockUntil` when a workload of the run may still be running.
  */
 async function endRun(
   tx: Knex.Transaction,
@@ -415,12 +517,20 @@ async function endRun(
   status: Exclude<RunStatus, 'queued' | 'running'>,
   reason: string | null,
   runningStep: StepStatus,
+  lockUntil?: Date,
 ): Promise<boolean> {
   const now = new Date();
   const updated = await tx(RUNS)
     .where({ id: runId })
     .whereIn('status', ACTIVE_RUN_STATUSES as RunStatus[])
-    .update({ status, reason, active_key: null, finished_at: now });
+    .update({
+      status,
+      reason,
+      finished_at: now,
+      ...(lockUntil
+        ? { lock_expires_at: lockUntil }
+        : { active_key: null, lock_expires_at: null }),
+    });
   if (!updated) return false;
   await tx(STEPS)
     .where({ run_id: runId, status: 'running' })
@@ -441,6 +551,24 @@ let lastCreationTime = 0;
 function nextCreationTime(): Date {
   lastCreationTime = Math.max(Date.now(), lastCreationTime + 1);
   return new Date(lastCreationTime);
+}
+
+/** Why a run cannot start: the run that holds the entity's lock. */
+function describeLockHolder(run: NewRun, holder: RunRow | undefined): string {
+  const where = `${run.entityRef} already has an active run in environment "${run.environment}"`;
+  if (!holder) return `${where}; try again`;
+  if (ACTIVE_RUN_STATUSES.includes(holder.status)) {
+    return `${where}: ${holder.id} (${holder.status} since ${toIsoString(
+      holder.started_at ?? holder.created_at,
+    )}); wait for it to end or cancel it`;
+  }
+  return `${where}: ${holder.id} was ${
+    holder.status
+  }, and its last command may still be running in a container its stopped backend left; the lock is released once that container is removed${
+    holder.lock_expires_at
+      ? `, at the latest at ${toIsoString(holder.lock_expires_at)}`
+      : ''
+  }. Try again then`;
 }
 
 function activeKey(entityRef: string, environment: string): string {

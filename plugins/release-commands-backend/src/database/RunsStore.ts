@@ -23,6 +23,17 @@ export type NewRun = {
   }>;
 };
 
+/** A page of runs as stored; the API adds how long runs are kept. */
+export type StoredRunPage = Omit<ReleaseCommandRunPage, 'retentionSeconds'>;
+
+/** Runs queued now, across every replica. */
+export type QueuedCounts = {
+  /** Of the run's entity, in any environment. */
+  entity: number;
+  /** Triggered by the run's actor. */
+  actor: number;
+};
+
 /** How a step ended. */
 export type StepOutcome = {
   status: Exclude<StepStatus, 'pending' | 'running'>;
@@ -48,15 +59,21 @@ export interface RunsStore {
   /**
    * Creates a queued run with its steps. Throws ConflictError naming the
    * active run when the entity already has one in that environment.
+   * `checkQueue` is given, under the same lock as the insert, how many runs
+   * of the entity and of the actor are queued now; whatever it throws
+   * refuses the run, with nothing written.
    */
-  createRun(run: NewRun): Promise<ReleaseCommandRun>;
+  createRun(
+    run: NewRun,
+    options?: { checkQueue?(queued: QueuedCounts): void },
+  ): Promise<ReleaseCommandRun>;
 
   getRun(id: string): Promise<ReleaseCommandRun | undefined>;
 
   listRuns(
     entityRef: string,
     options: { limit: number; cursor?: string },
-  ): Promise<ReleaseCommandRunPage>;
+  ): Promise<StoredRunPage>;
 
   /**
    * Moves the oldest queued runs of this instance to `running`, as many as
@@ -109,8 +126,9 @@ export interface RunsStore {
   ): Promise<CancelOutcome | undefined>;
 
   /**
-   * Records that this instance is alive for its active runs. Returns the ids
-   * among `runIds` that were asked to cancel or are no longer active.
+   * Records, on the database's clock, that this instance is alive for its
+   * active runs. Returns the ids among `runIds` that were asked to cancel or
+   * are no longer active.
    */
   heartbeat(
     instanceId: string,
@@ -122,16 +140,42 @@ export interface RunsStore {
 
   /**
    * Ends as `interrupted` every active run whose owner has not heart-beaten
-   * since `staleBefore` or is known to be gone, and returns them.
+   * for `staleAfterMs` (on the database's clock) or is known to be gone, and
+   * returns them. A run interrupted during a step keeps its entity's lock
+   * (see `releaseEndedLocks`), at the latest until the step's timeout plus
+   * `workloadGraceMs` has passed since it started.
    */
-  interruptStaleRuns(
-    staleBefore: Date,
-    goneOwners?: string[],
-  ): Promise<ReleaseCommandRun[]>;
+  interruptStaleRuns(options: {
+    staleAfterMs: number;
+    goneOwners?: string[];
+    /** An instance whose runs are left alone (the caller's own). */
+    exceptOwner?: string;
+    workloadGraceMs: number;
+  }): Promise<ReleaseCommandRun[]>;
+
+  /**
+   * Releases the entity locks still held by ended runs: all of them once
+   * their leftover workloads are known to be removed, else (`expiredOnly`)
+   * those whose time is up. Returns the runs released.
+   */
+  releaseEndedLocks(options: { expiredOnly: boolean }): Promise<string[]>;
 
   /**
    * Whether a run's workloads must be kept: unknown runs are not ours to
    * judge (another installation may share the engine) and count as alive.
    */
-  isRunAlive(runId: string, staleBefore: Date): Promise<boolean>;
+  isRunAlive(runId: string, staleAfterMs: number): Promise<boolean>;
+
+  /**
+   * The ids of runs that ended before `endedBefore`, at most `limit`, the
+   * longest ended first. Queued and running runs are never among them,
+   * whatever their age.
+   */
+  listRunsEndedBefore(endedBefore: Date, limit: number): Promise<string[]>;
+
+  /**
+   * Deletes ended runs with their steps (and any log chunks still left) and
+   * returns how many were deleted. An active run among `runIds` is kept.
+   */
+  deleteEndedRuns(runIds: string[]): Promise<number>;
 }

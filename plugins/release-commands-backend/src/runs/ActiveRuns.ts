@@ -1,8 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import { StopReason } from './verdicts';
 
 type ActiveRun = {
   controller: AbortController;
   done: Promise<void>;
+  /** When its lease was last renewed, on this process's monotonic clock. */
+  renewedAt: number;
 };
 
 /** The runs this instance is executing, each with what stops it. */
@@ -10,8 +13,8 @@ export class ActiveRuns {
   private readonly runs = new Map<string, ActiveRun>();
 
   /**
-   * Starts `execute` for a run; the run counts as active until it settles,
-   * then `onEnded` is called.
+   * Starts `execute` for a run just claimed (the claim renewed its lease);
+   * the run counts as active until it settles, then `onEnded` is called.
    */
   start(
     runId: string,
@@ -19,11 +22,16 @@ export class ActiveRuns {
     onEnded: () => void,
   ) {
     const controller = new AbortController();
-    const done = execute(controller.signal).finally(() => {
+    const run: ActiveRun = {
+      controller,
+      done: Promise.resolve(),
+      renewedAt: performance.now(),
+    };
+    this.runs.set(runId, run);
+    run.done = execute(controller.signal).finally(() => {
       this.runs.delete(runId);
       onEnded();
     });
-    this.runs.set(runId, { controller, done });
   }
 
   has(runId: string): boolean {
@@ -36,6 +44,34 @@ export class ActiveRuns {
 
   get size(): number {
     return this.runs.size;
+  }
+
+  /** Records that the leases of these runs were renewed at `at`. */
+  renewed(runIds: string[], at: number) {
+    for (const runId of runIds) {
+      const run = this.runs.get(runId);
+      if (run) run.renewedAt = Math.max(run.renewedAt, at);
+    }
+  }
+
+  /**
+   * Stops the runs whose lease was last renewed more than `maxAgeMs` ago,
+   * with the reason `reasonFor` gives for that age; returns them.
+   */
+  stopUnrenewed(
+    maxAgeMs: number,
+    reasonFor: (silentMs: number) => StopReason,
+  ): string[] {
+    const now = performance.now();
+    const stopped: string[] = [];
+    for (const [runId, run] of this.runs) {
+      const age = now - run.renewedAt;
+      if (age > maxAgeMs && !run.controller.signal.aborted) {
+        run.controller.abort(reasonFor(age));
+        stopped.push(runId);
+      }
+    }
+    return stopped;
   }
 
   /** Stops a run's commands; its execution ends it with `reason`. */

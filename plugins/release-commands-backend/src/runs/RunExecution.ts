@@ -18,6 +18,7 @@ import { openRunLog, RunLogContext } from './openRunLog';
 import { RunLog } from './RunLog';
 import { RunSettings } from './RunSettings';
 import { SecretMasker } from './SecretMasker';
+import { retryStoreWrite } from './storeRetries';
 import {
   closingLine,
   imageFailedVerdict,
@@ -26,7 +27,9 @@ import {
   passedVerdict,
   secretsMissingVerdict,
   stepPrefix,
+  StopReason,
   stoppedVerdict,
+  unexpectedVerdict,
   Verdict,
 } from './verdicts';
 
@@ -36,6 +39,12 @@ export type RunExecutionContext = RunLogContext & {
   executor: ReleaseCommandExecutor;
   settings: RunSettings;
   instanceId: string;
+  /**
+   * Aborted when store writes must stop being retried (the backend is
+   * shutting down and its grace has passed): what is not written then is
+   * left to recovery.
+   */
+  giveUp: AbortSignal;
 };
 
 /**
@@ -43,29 +52,126 @@ export type RunExecutionContext = RunLogContext & {
  * executor, its log, and its verdict, recorded as the run's end.
  */
 export class RunExecution {
-  private readonly masker: SecretMasker;
+  private masker: SecretMasker | undefined;
   private readonly log: RunLog;
   private readonly total: number;
   /** What every step starts from: the image as resolved before the first. */
   private stepImage: string;
+  private readonly signal: AbortSignal;
+  private readonly deadline = new AbortController();
+  /** Aborted when the execution is over: nothing of it runs on. */
+  private readonly over = new AbortController();
 
   constructor(
     private readonly context: RunExecutionContext,
     private readonly run: ReleaseCommandRun,
     /** Undefined when this instance does not hold the run's secrets. */
-    private readonly env: Record<string, string> | undefined,
-    private readonly signal: AbortSignal,
+    private env: Record<string, string> | undefined,
+    signal: AbortSignal,
   ) {
     this.masker = new SecretMasker(Object.values(env ?? {}));
-    this.log = openRunLog(context, run.id, 0, this.masker);
+    this.log = openRunLog(context, run.id, 0, {
+      masker: this.masker,
+      ownerInstance: context.instanceId,
+    });
     this.total = run.steps.length;
     this.stepImage = run.image;
+    this.signal = AbortSignal.any([signal, this.deadline.signal]);
   }
 
-  /** Runs the steps and ends the run; resolves once its end is recorded. */
+  /**
+   * Runs the steps and ends the run; resolves once its end is recorded (or,
+   * at shutdown, left to recovery). Whatever happens, its timers are
+   * cleared and its secrets dropped by then.
+   */
   async execute(): Promise<void> {
-    const { run, log, masker, context } = this;
+    const { run, log, context } = this;
     const startedAt = Date.now();
+    const { runDeadlineMs } = context.settings;
+    const deadline = setTimeout(
+      () =>
+        this.deadline.abort({
+          kind: 'deadline',
+          limitMs: runDeadlineMs,
+        } satisfies StopReason),
+      runDeadlineMs,
+    );
+    let verdict: Verdict;
+    try {
+      verdict = await this.runAll();
+    } catch (error) {
+      verdict = unexpectedVerdict(error);
+    } finally {
+      clearTimeout(deadline);
+    }
+    // A reason may quote an error, and an error may quote a value.
+    const reason = verdict.reason && this.masker!.maskText(verdict.reason);
+    log.system(closingLine({ ...verdict, reason }));
+    this.env = undefined;
+    this.masker = undefined;
+    // The log is complete before the run reads as ended, so a follower that
+    // sees the end has every line.
+    await log.close(context.giveUp);
+    if (log.lostBytes > 0) {
+      context.logger.warn(
+        `${formatBytes(log.lostBytes)} of the log of release command run ${
+          run.id
+        } could not be stored`,
+      );
+    }
+    let ended: boolean;
+    try {
+      ended = await this.write('record the end', () =>
+        context.runsStore.finishRun(run.id, { status: verdict.status, reason }),
+      );
+    } catch (error) {
+      context.logger.error(
+        `Could not record that release command run ${run.id} of ${run.entityRef} ended as ${verdict.status}; recovery will end it: ${error}`,
+      );
+      return;
+    } finally {
+      this.over.abort();
+    }
+    if (!ended) {
+      context.logger.warn(
+        `Release command run ${run.id} of ${run.entityRef} had already been ended elsewhere before it finished as ${verdict.status}`,
+      );
+    }
+    context.events.notify(run.id);
+    context.logger.info(
+      `Release command run ${run.id} of ${run.entityRef} on ${run.image}: ${
+        verdict.status
+      } after ${formatDuration(Date.now() - startedAt)}`,
+    );
+  }
+
+  /**
+   * A store write of this run, retried with backoff while the store fails
+   * (until `signal`, else until the backend gives up at shutdown).
+   */
+  private write<T>(
+    what: string,
+    write: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const { context, run } = this;
+    return retryStoreWrite(write, {
+      signal: signal
+        ? AbortSignal.any([signal, context.giveUp])
+        : context.giveUp,
+      onRetry: (error, attempt) => {
+        if (attempt === 1) {
+          context.logger.warn(
+            `Could not ${what} of release command run ${run.id}; retrying: ${error}`,
+          );
+        }
+      },
+    });
+  }
+
+  /** The heading, the steps and what they leave to say; the verdict. */
+  private async runAll(): Promise<Verdict> {
+    const { run, log, masker, context } = this;
 
     log.system(RUN_LOG_HEADING);
     log.system(
@@ -78,10 +184,11 @@ export class RunExecution {
     if (run.envKeys.length > 0) {
       log.system(
         `Variables: ${run.envKeys.join(', ')} (values are masked in this log${
-          masker.unmaskedCount > 0
-            ? `, except ${plural(masker.unmaskedCount, 'value')} shorter than ${
-                SecretMasker.minSecretLength
-              } characters`
+          masker!.unmaskedCount > 0
+            ? `, except ${plural(
+                masker!.unmaskedCount,
+                'value',
+              )} shorter than ${SecretMasker.minSecretLength} characters`
             : ''
         })`,
       );
@@ -98,25 +205,7 @@ export class RunExecution {
         )}: ${formatBytes(log.cutBytes)} of command output were cut.`,
       );
     }
-    log.system(closingLine(verdict));
-    // The log is complete before the run reads as ended, so a follower that
-    // sees the end has every line.
-    await log.close();
-    const ended = await context.runsStore.finishRun(run.id, {
-      status: verdict.status,
-      reason: verdict.reason,
-    });
-    if (!ended) {
-      context.logger.warn(
-        `Release command run ${run.id} of ${run.entityRef} had already been ended elsewhere before it finished as ${verdict.status}`,
-      );
-    }
-    context.events.notify(run.id);
-    context.logger.info(
-      `Release command run ${run.id} of ${run.entityRef} on ${run.image}: ${
-        verdict.status
-      } after ${formatDuration(Date.now() - startedAt)}`,
-    );
+    return verdict;
   }
 
   /** Runs the steps in order; stops at the first that does not pass. */
@@ -150,10 +239,17 @@ export class RunExecution {
     if (prepared) {
       // Resolved once: a tag moved during the run changes no later step.
       this.stepImage = prepared.reference;
-      await context.runsStore.setRunImage(run.id, {
-        id: prepared.id ?? null,
-        digest: prepared.digest ?? null,
-      });
+      const { id = null, digest = null } = prepared;
+      try {
+        await this.write(
+          'record the image',
+          () => context.runsStore.setRunImage(run.id, { id, digest }),
+          signal,
+        );
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        return { ...stoppedVerdict(signal.reason, undefined), skippedFrom: 0 };
+      }
       this.log.system(describePreparedImage(run.image, prepared));
     }
 
@@ -164,7 +260,21 @@ export class RunExecution {
           skippedFrom: step.position,
         };
       }
-      if (!(await context.runsStore.startStep(run.id, step.position))) {
+      let started: boolean;
+      try {
+        started = await this.write(
+          'start a step',
+          () => context.runsStore.startStep(run.id, step.position),
+          signal,
+        );
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        return {
+          ...stoppedVerdict(signal.reason, undefined),
+          skippedFrom: step.position,
+        };
+      }
+      if (!started) {
         return {
           ...stoppedVerdict({ kind: 'ended' }, undefined),
           skippedFrom: step.position,
@@ -183,7 +293,8 @@ export class RunExecution {
 
   /** Runs one step; returns the run's verdict when the step did not pass. */
   private async runStep(step: RunStep): Promise<Verdict | undefined> {
-    const { run, signal, log, masker, context } = this;
+    const { run, signal, log, context } = this;
+    const masker = this.masker!;
     const { executor, runsStore, settings } = context;
     log.system(
       `${stepPrefix(step, this.total)}: ${step.command}`,
@@ -207,7 +318,7 @@ export class RunExecution {
           instanceId: context.instanceId,
           expiresAt: new Date(
             Date.now() +
-              step.timeoutSeconds * 1000 +
+              Math.min(step.timeoutSeconds * 1000, settings.runDeadlineMs) +
               settings.stopGracePeriodMs +
               settings.staleAfterMs,
           ),
@@ -215,9 +326,11 @@ export class RunExecution {
         onOutput: (stream, chunk) =>
           log.output(step.position, stream, masker.push(stream, chunk)),
         onStarted: workloadId =>
-          runsStore
-            .setStepWorkload(run.id, step.position, workloadId)
-            .catch(() => {}),
+          this.write(
+            'record the container',
+            () => runsStore.setStepWorkload(run.id, step.position, workloadId),
+            this.over.signal,
+          ).catch(() => {}),
         signal: AbortSignal.any([signal, timeout.signal]),
       });
     } catch (error) {
@@ -238,7 +351,9 @@ export class RunExecution {
       timedOut: timeout.signal.aborted,
     });
     log.system(judged.line, step.position);
-    await runsStore.finishStep(run.id, step.position, judged.outcome);
+    await this.write('record the end of a step', () =>
+      runsStore.finishStep(run.id, step.position, judged.outcome),
+    );
     return judged.verdict;
   }
 }

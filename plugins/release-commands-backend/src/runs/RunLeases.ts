@@ -3,12 +3,13 @@ import {
   ReleaseCommandRun,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { ReleaseCommandExecutor } from '@release-commands/backstage-plugin-release-commands-node';
+import { performance } from 'node:perf_hooks';
 import { RunsStore } from '../database/RunsStore';
 import { ActiveRuns } from './ActiveRuns';
 import { isInstanceGone } from './instanceIdentity';
 import { continueRunLog, RunLogContext } from './openRunLog';
 import { RunQueue } from './RunQueue';
-import { RunSettings } from './RunSettings';
+import { leaseLossAfterMs, RunSettings } from './RunSettings';
 import { closingLine, recordedVerdict, stepPrefix } from './verdicts';
 
 export type RunLeasesOptions = RunLogContext & {
@@ -21,13 +22,16 @@ export type RunLeasesOptions = RunLogContext & {
 };
 
 /**
- * The leases on this instance's runs: a heartbeat that keeps them alive (and
- * picks up cancels asked of another replica, and runs ended elsewhere), and
- * recovery of the runs whose owner stopped, with their leftover workloads.
+ * The leases on this instance's runs: a heartbeat that keeps them alive on
+ * the database's clock (and picks up cancels asked of another replica, and
+ * runs ended elsewhere), a watchdog that stops this instance's runs when it
+ * could not renew them for most of the stale window, and recovery of the
+ * runs whose owner stopped, with their leftover workloads and locks.
  */
 export class RunLeases {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private lastHeartbeatError: string | undefined;
 
   constructor(private readonly options: RunLeasesOptions) {}
 
@@ -36,6 +40,8 @@ export class RunLeases {
     await this.recover();
     const { heartbeatIntervalMs, recoveryIntervalMs } = this.options.settings;
     this.every(heartbeatIntervalMs, () => this.heartbeat());
+    // Apart from the heartbeat, which may hang on an unreachable database.
+    this.every(heartbeatIntervalMs, async () => this.stopUnrenewedRuns());
     this.every(recoveryIntervalMs, () => this.recover());
   }
 
@@ -63,10 +69,16 @@ export class RunLeases {
   private async heartbeat(): Promise<void> {
     const { runsStore, active, queue, logger } = this.options;
     const runIds = [...active.ids(), ...queue.waiting()];
+    const sentAt = performance.now();
     try {
       const { cancelRequested, ended } = await runsStore.heartbeat(
         this.options.instanceId,
         runIds,
+      );
+      this.lastHeartbeatError = undefined;
+      active.renewed(
+        runIds.filter(id => !ended.includes(id)),
+        sentAt,
       );
       for (const runId of cancelRequested) {
         const run = await runsStore.getRun(runId);
@@ -80,11 +92,42 @@ export class RunLeases {
         active.stop(runId, { kind: 'ended' });
       }
     } catch (error) {
-      logger.warn(
-        `Could not record the heartbeat of release command runs: ${error}`,
+      if (!this.lastHeartbeatError) {
+        logger.warn(
+          `Could not record the heartbeat of release command runs: ${error}`,
+        );
+      }
+      // Without the statement that knex puts before the driver's message.
+      this.lastHeartbeatError = String(error).replace(
+        /^(\w*Error: )?(select|insert|update|delete|with)\b[\s\S]* - /i,
+        '$1',
       );
     }
     queue.schedule();
+  }
+
+  /**
+   * Stops this instance's runs whose lease it could not renew for most of
+   * the stale window: soon another instance may take them for dead, and
+   * their commands must not run on unwatched.
+   */
+  private stopUnrenewedRuns() {
+    const { active, logger, settings } = this.options;
+    const stopped = active.stopUnrenewed(
+      leaseLossAfterMs(settings),
+      silentMs => ({
+        kind: 'lease',
+        silentMs,
+        lastError: this.lastHeartbeatError,
+      }),
+    );
+    for (const runId of stopped) {
+      logger.error(
+        `Stopping release command run ${runId}: its lease could not be renewed for ${
+          leaseLossAfterMs(settings) / 1000
+        } s${this.lastHeartbeatError ? ` (${this.lastHeartbeatError})` : ''}`,
+      );
+    }
   }
 
   /**
@@ -92,13 +135,22 @@ export class RunLeases {
    * that are no longer alive.
    */
   private async recover(): Promise<void> {
-    const { runsStore, executor, logger, settings, active } = this.options;
-    const staleBefore = new Date(Date.now() - settings.staleAfterMs);
+    const { runsStore, executor, logger, settings, active, instanceId } =
+      this.options;
+    const { staleAfterMs } = settings;
     try {
       const gone = (await runsStore.activeRunOwners()).filter(
-        owner => owner !== this.options.instanceId && isInstanceGone(owner),
+        owner => owner !== instanceId && isInstanceGone(owner),
       );
-      for (const run of await runsStore.interruptStaleRuns(staleBefore, gone)) {
+      const interrupted = await runsStore.interruptStaleRuns({
+        staleAfterMs,
+        goneOwners: gone,
+        // Never this instance's own: it ends them itself, with the true reason.
+        exceptOwner: instanceId,
+        // As the containers' own expiry label reckons it.
+        workloadGraceMs: settings.stopGracePeriodMs + staleAfterMs,
+      });
+      for (const run of interrupted) {
         logger.warn(
           `Release command run ${run.id} of ${run.entityRef} was interrupted: ${run.reason}`,
         );
@@ -107,11 +159,13 @@ export class RunLeases {
     } catch (error) {
       logger.warn(`Could not recover release command runs: ${error}`);
     }
+    let leftoversRemoved = false;
     try {
       const removed = await executor.removeLeftovers({
         isAlive: async runId =>
-          active.has(runId) || runsStore.isRunAlive(runId, staleBefore),
+          active.has(runId) || runsStore.isRunAlive(runId, staleAfterMs),
       });
+      leftoversRemoved = true;
       if (removed.length > 0) {
         logger.info(
           `Removed ${plural(
@@ -123,9 +177,29 @@ export class RunLeases {
     } catch (error) {
       logger.debug(`Could not look for leftover containers: ${error}`);
     }
+    try {
+      // Ended runs' workloads are gone once a pass removed every leftover;
+      // else their locks lapse when the workloads would have timed out.
+      const released = await runsStore.releaseEndedLocks({
+        expiredOnly: !leftoversRemoved,
+      });
+      if (released.length > 0) {
+        logger.info(
+          `Released the locks of ended release command runs whose workloads are gone: ${released.join(
+            ', ',
+          )}`,
+        );
+      }
+    } catch (error) {
+      logger.warn(`Could not release the locks of ended runs: ${error}`);
+    }
   }
 
-  /** Writes the closing lines of a run that recovery interrupted. */
+  /**
+   * Writes the closing lines of a run that recovery interrupted: after the
+   * lines its owner wrote, which can be no more now that the run is ended
+   * (the owner's writes need it active).
+   */
   private async closeInterruptedLog(run: ReleaseCommandRun) {
     const log = await continueRunLog(this.options, run.id);
     for (const step of run.steps) {

@@ -1,22 +1,24 @@
 import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 import { RunLog, RunLogOptions } from './RunLog';
 
-/** Keeps chunks in a map, as the database does, by sequence number. */
+/**
+ * Keeps chunks in a map, as the database does, by sequence number; a write
+ * is all or nothing, as the database's transaction is.
+ */
 function memoryStore() {
   const chunks = new Map<number, RunLogChunk>();
   const store: RunLogOptions['store'] = {
-    async appendLog(_runId, added) {
-      for (const chunk of added) {
-        if (chunks.has(chunk.seq))
+    async writeLog(_runId, batch) {
+      for (const chunk of batch.append) {
+        if (chunks.has(chunk.seq)) {
           throw new Error(`duplicate seq ${chunk.seq}`);
+        }
+      }
+      for (const chunk of [...batch.append, ...batch.put]) {
         chunks.set(chunk.seq, chunk);
       }
-    },
-    async putLogChunk(_runId, chunk) {
-      chunks.set(chunk.seq, chunk);
-    },
-    async deleteLogChunks(_runId, seqs) {
-      seqs.forEach(seq => chunks.delete(seq));
+      batch.delete.forEach(seq => chunks.delete(seq));
+      return true;
     },
   };
   const text = () =>
@@ -130,10 +132,9 @@ describe('RunLog', () => {
       release = resolve;
     });
     const slow: RunLogOptions['store'] = {
-      ...store,
-      appendLog: async (runId, added) => {
+      writeLog: async (runId, batch) => {
         await gate;
-        return store.appendLog(runId, added);
+        return store.writeLog(runId, batch);
       },
     };
     const log = new RunLog({ store: slow, runId: 'r', capBytes: 64 * 1024 });
@@ -161,5 +162,147 @@ describe('RunLog', () => {
     log.system('Release commands interrupted: ...');
     await log.close();
     expect([...chunks.keys()]).toEqual([7]);
+  });
+
+  it('tells live followers where cutting starts, after what they have read', async () => {
+    const { store, chunks, text } = memoryStore();
+    const log = new RunLog({ store, runId: 'r', capBytes: 2000 });
+    const line = (i: number) => `line ${String(i).padStart(4, '0')}\n`;
+    let followed = -1;
+    const seen: string[] = [];
+    const follow = () => {
+      for (const chunk of [...chunks.values()].sort((a, b) => a.seq - b.seq)) {
+        if (chunk.seq > followed) {
+          seen.push(chunk.text);
+          followed = chunk.seq;
+        }
+      }
+    };
+    for (let i = 0; i < 300; i++) {
+      log.output(0, 'stdout', line(i));
+      await log.flush();
+      follow();
+    }
+    log.system('verdict');
+    await log.close();
+    follow();
+
+    const live = seen.join('');
+    expect(live).toMatch(
+      /line 0\d{3}\n\[The log is over its cap from here on: older command output is being cut, and the log will keep the first 1000 B and the last 1000 B of output\]\nline /,
+    );
+    // A later reader has the seam note instead, between head and tail.
+    const stored = text();
+    expect(stored).not.toContain('over its cap from here on');
+    expect(stored).toMatch(
+      /line 0099\n\[1000 B of command output cut here: the log keeps the first 1000 B and the last 1000 B of output, and every line of its own\]\nline 0200\n/,
+    );
+    expect(stored).toContain('line 0299\nverdict\n');
+  });
+
+  it('keeps a failed write and writes it, in order, once the store is back', async () => {
+    const { store, text } = memoryStore();
+    let down = true;
+    const errors: Error[] = [];
+    const flaky: RunLogOptions['store'] = {
+      writeLog: async (runId, batch) => {
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED'), {});
+        return store.writeLog(runId, batch);
+      },
+    };
+    const log = new RunLog({
+      store: flaky,
+      runId: 'r',
+      capBytes: 1024 * 1024,
+      flushIntervalMs: 5,
+      onError: error => errors.push(error),
+    });
+    log.system('heading');
+    for (let i = 0; i < 20; i++) {
+      log.output(0, i % 2 ? 'stderr' : 'stdout', `line ${i}\n`);
+      await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    expect(text()).toBe('');
+    down = false;
+    log.system('verdict');
+    await log.close();
+    expect(text()).toBe(
+      `heading\n${Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join(
+        '',
+      )}verdict\n`,
+    );
+    // One report for the streak of failures, not one per attempt.
+    expect(errors.map(e => e.message)).toEqual(['connect ECONNREFUSED']);
+    expect(log.lostBytes).toBe(0);
+  });
+
+  it('says in the log what a write that can never succeed lost', async () => {
+    const { store, text } = memoryStore();
+    const picky: RunLogOptions['store'] = {
+      writeLog: async (runId, batch) => {
+        if (batch.append.some(c => c.text.includes('\u0000'))) {
+          throw Object.assign(
+            new Error('invalid byte sequence for encoding "UTF8": 0x00'),
+            { code: '22021' },
+          );
+        }
+        return store.writeLog(runId, batch);
+      },
+    };
+    const log = new RunLog({ store: picky, runId: 'r', capBytes: 4096 });
+    log.output(0, 'stdout', 'before\n');
+    await log.flush();
+    log.output(0, 'stdout', 'bad \u0000 byte\n');
+    await log.flush();
+    log.output(0, 'stdout', 'after\n');
+    await log.close();
+    expect(text()).toBe(
+      'before\n[11 B of this log could not be stored and are lost: invalid byte sequence for encoding "UTF8": 0x00]\nafter\n',
+    );
+    expect(log.lostBytes).toBe(11);
+  });
+
+  it('gives up when told to, counting what it could not write as lost', async () => {
+    const down: RunLogOptions['store'] = {
+      writeLog: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+    };
+    const log = new RunLog({ store: down, runId: 'r', capBytes: 4096 });
+    log.output(0, 'stdout', 'never stored\n');
+    const giveUp = new AbortController();
+    const closed = log.close(giveUp.signal);
+    await new Promise(resolve => setTimeout(resolve, 300));
+    giveUp.abort();
+    await closed;
+    expect(log.lostBytes).toBe(13);
+  });
+
+  it('writes nothing more once the store says the run is no longer its owner', async () => {
+    const { store, text } = memoryStore();
+    let owned = true;
+    const fenced = jest.fn();
+    const fencing: RunLogOptions['store'] = {
+      writeLog: async (runId, batch, options) => {
+        expect(options).toEqual({ ownerInstance: 'me' });
+        return owned ? store.writeLog(runId, batch) : false;
+      },
+    };
+    const log = new RunLog({
+      store: fencing,
+      runId: 'r',
+      capBytes: 4096,
+      ownerInstance: 'me',
+      onFenced: fenced,
+    });
+    log.output(0, 'stdout', 'mine\n');
+    await log.flush();
+    owned = false;
+    log.output(0, 'stdout', 'too late\n');
+    await log.flush();
+    log.output(0, 'stdout', 'later still\n');
+    await log.close();
+    expect(text()).toBe('mine\n');
+    expect(fenced).toHaveBeenCalledTimes(1);
   });
 });

@@ -2,11 +2,18 @@ import {
   formatBytes,
   RunLogChunk,
 } from '@release-commands/backstage-plugin-release-commands-common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RunLogStore } from '../database/RunLogStore';
+import { isPermanentStoreError } from './storeRetries';
 
 export type RunLogOptions = {
-  store: Pick<RunLogStore, 'appendLog' | 'putLogChunk' | 'deleteLogChunks'>;
+  store: Pick<RunLogStore, 'writeLog'>;
   runId: string;
+  /**
+   * The instance that owns the run: writes are refused once the run is no
+   * longer its (recovery ended it), and the writer then drops what it holds.
+   */
+  ownerInstance?: string;
   /** The sequence number of the first chunk written (0 for a new log). */
   firstSeq?: number;
   /** Most bytes of command output kept per run: the first and last halves. */
@@ -15,15 +22,25 @@ export type RunLogOptions = {
   flushIntervalMs?: number;
   /** Called after each write, so that followers read what is new. */
   onWritten?: () => void;
+  /** Called at the first failure of a streak, and when output is lost. */
   onError?: (error: Error) => void;
+  /** Called once when the store refuses the owner's writes. */
+  onFenced?: () => void;
   /** Applied to the plugin's own lines: they may quote a command's text. */
   redact?: (text: string) => string;
 };
 
-type PendingChunk = RunLogChunk & { bytes: number; droppable: boolean };
+type PendingChunk = RunLogChunk & {
+  bytes: number;
+  droppable: boolean;
+  /** The note that says output was lost. */
+  lostNote?: boolean;
+};
 
 const MAX_CHUNK_BYTES = 64 * 1024;
 const EAGER_FLUSH_BYTES = 256 * 1024;
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 2000;
 
 /**
  * The log of one run as it is written: buffered, in order, and capped.
@@ -31,9 +48,12 @@ const EAGER_FLUSH_BYTES = 256 * 1024;
  * The first half of the cap keeps the head of the output; past it, only the
  * most recent output up to the other half is kept, older tail chunks being
  * deleted (or dropped before they are written) as new ones arrive. A system
- * line at the seam says how much was cut. The plugin's own lines (headings,
- * step results, the verdict) are never cut. Memory stays within the cap
- * however fast a command prints.
+ * line at the seam says how much was cut, and live followers, who are past
+ * the seam by then, are told where cutting starts. The plugin's own lines
+ * (headings, step results, the verdict) are never cut. Memory stays within
+ * the cap however fast a command prints, also while the store is down: a
+ * failed write is kept and tried again, with backoff, and what is finally
+ * lost is said in the log.
  */
 export class RunLog {
   private readonly headBudget: number;
@@ -48,14 +68,22 @@ export class RunLog {
   private pendingBytes = 0;
   private storedTail: Array<{ seq: number; bytes: number }> = [];
   private toDelete: number[] = [];
-  private writing: Promise<void> = Promise.resolve();
+  private writing: Promise<boolean> = Promise.resolve(true);
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  private redact: ((text: string) => string) | undefined;
+  private liveNoteSeq: number | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private fenced = false;
   /** Bytes of command output cut from the middle of the log. */
   cutBytes = 0;
+  /** Bytes of the log that could not be stored. */
+  lostBytes = 0;
 
   constructor(private readonly options: RunLogOptions) {
     this.nextSeq = options.firstSeq ?? 0;
+    this.redact = options.redact;
     this.headBudget = Math.floor(options.capBytes / 2);
     this.tailBudget = options.capBytes - this.headBudget;
     this.timer = setInterval(
@@ -67,7 +95,7 @@ export class RunLog {
 
   /** One of the plugin's own lines. */
   system(text: string, step: number | null = null) {
-    const redacted = this.options.redact?.(text) ?? text;
+    const redacted = this.redact?.(text) ?? text;
     this.append(step, 'system', `${redacted}\n`, false);
   }
 
@@ -88,26 +116,56 @@ export class RunLog {
       rest = after;
     }
     const [dropped, kept] = splitTail(rest, this.tailBudget);
-    if (dropped) {
-      this.cutBytes += Buffer.byteLength(dropped);
-      this.markerDirty = true;
-    }
+    if (dropped) this.noteCut(Buffer.byteLength(dropped));
     this.tailBytes += Buffer.byteLength(kept);
     this.append(step, stream, kept, true);
     this.enforceTailBudget();
   }
 
-  /** Writes what is buffered; resolves when it is stored. */
-  flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.write());
-    return this.writing;
+  /**
+   * Writes what is buffered (after a failure, once its backoff has passed);
+   * resolves true once everything is stored.
+   */
+  flush(): Promise<boolean> {
+    return this.enqueueWrite(false);
   }
 
-  /** Writes the rest and stops the timer. */
-  async close(): Promise<void> {
+  /**
+   * Stops the timer, forgets the redaction (and so the secrets it masks),
+   * and writes the rest, retrying with backoff until it is stored or
+   * `signal` gives up; what is left then is counted as lost.
+   */
+  async close(signal?: AbortSignal): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    await this.flush();
+    this.redact = undefined;
+    if (this.liveNoteSeq !== undefined) {
+      // Followers saw it; a later reader has the note at the seam.
+      this.toDelete.push(this.liveNoteSeq);
+      this.liveNoteSeq = undefined;
+    }
+    let delay = FIRST_RETRY_MS;
+    while (!(await this.enqueueWrite(true))) {
+      if (signal?.aborted) {
+        const left = this.pending.reduce((sum, c) => sum + c.bytes, 0);
+        this.lostBytes += left;
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.options.onError?.(
+          new Error(
+            `gave up writing the log: ${formatBytes(left)} of it are lost`,
+          ),
+        );
+        return;
+      }
+      await sleep(delay, undefined, { signal }).catch(() => {});
+      delay = Math.min(delay * 2, MAX_RETRY_MS);
+    }
+  }
+
+  private enqueueWrite(force: boolean): Promise<boolean> {
+    this.writing = this.writing.then(() => this.write(force));
+    return this.writing;
   }
 
   private append(
@@ -116,7 +174,7 @@ export class RunLog {
     text: string,
     droppable: boolean,
   ) {
-    if (this.closed) return;
+    if (this.closed || this.fenced) return;
     const bytes = Buffer.byteLength(text);
     const last = this.pending[this.pending.length - 1];
     if (
@@ -186,62 +244,163 @@ export class RunLog {
 
   private cut(bytes: number) {
     this.tailBytes -= bytes;
+    this.noteCut(bytes);
+  }
+
+  private noteCut(bytes: number) {
+    if (this.cutBytes === 0 && bytes > 0 && !this.closed) {
+      // The seam note sits where followers already were: tell them here.
+      this.liveNoteSeq = this.nextSeq++;
+      // A chunk of its own, so that it can be deleted alone at the end.
+      this.pending.push({
+        seq: this.liveNoteSeq,
+        step: null,
+        stream: 'system',
+        at: new Date().toISOString(),
+        text: `[The log is over its cap from here on: older command output is being cut, and the log will keep the first ${formatBytes(
+          this.headBudget,
+        )} and the last ${formatBytes(this.tailBudget)} of output]\n`,
+        bytes: 0,
+        droppable: false,
+      });
+    }
     this.cutBytes += bytes;
     this.markerDirty = true;
   }
 
-  private async write(): Promise<void> {
+  /** Resolves true once nothing is left to write. */
+  private async write(force: boolean): Promise<boolean> {
+    if (this.fenced) return true;
+    if (!force && this.failures > 0 && Date.now() < this.retryAt) {
+      return false;
+    }
+    const putMarker = this.markerDirty && this.markerSeq !== undefined;
     const batch = this.pending;
     const deletes = this.toDelete;
+    if (batch.length === 0 && deletes.length === 0 && !putMarker) return true;
     this.pending = [];
     this.pendingBytes = 0;
     this.toDelete = [];
-    // Counted as stored before the insert resolves, so that output arriving
+    this.markerDirty = false;
+    // Counted as stored before the write resolves, so that output arriving
     // meanwhile can still push them out of the tail.
-    for (const chunk of batch) {
-      if (chunk.droppable) {
-        this.storedTail.push({ seq: chunk.seq, bytes: chunk.bytes });
-      }
-    }
-    const { store, runId } = this.options;
+    const tail = batch
+      .filter(chunk => chunk.droppable)
+      .map(chunk => ({ seq: chunk.seq, bytes: chunk.bytes }));
+    this.storedTail.push(...tail);
+    const { store, runId, ownerInstance } = this.options;
     try {
-      if (batch.length > 0) {
-        await store.appendLog(
-          runId,
-          batch.map(({ seq, step, stream, at, text }) => ({
+      const written = await store.writeLog(
+        runId,
+        {
+          append: batch.map(({ seq, step, stream, at, text }) => ({
             seq,
             step,
             stream,
             at,
             text,
           })),
-        );
+          put: putMarker ? [this.seamNote()] : [],
+          delete: deletes,
+        },
+        { ownerInstance },
+      );
+      if (!written) {
+        this.fence();
+        return true;
       }
-      if (deletes.length > 0) {
-        await store.deleteLogChunks(runId, deletes);
+      this.failures = 0;
+      if (batch.length > 0 || deletes.length > 0) {
+        this.options.onWritten?.();
       }
-      if (this.markerDirty && this.markerSeq !== undefined) {
-        this.markerDirty = false;
-        await store.putLogChunk(runId, {
-          seq: this.markerSeq,
+      return (
+        this.pending.length === 0 &&
+        this.toDelete.length === 0 &&
+        !this.markerDirty
+      );
+    } catch (error) {
+      this.takeBack(batch, tail, deletes, putMarker, error);
+      return false;
+    }
+  }
+
+  /** Puts a failed write back, or counts it as lost when retrying is futile. */
+  private takeBack(
+    batch: PendingChunk[],
+    tail: Array<{ seq: number }>,
+    deletes: number[],
+    putMarker: boolean,
+    error: unknown,
+  ) {
+    const tailSeqs = new Set(tail.map(c => c.seq));
+    // Pushed out of the tail while the write was under way: cut, not kept.
+    const cutMeanwhile = new Set(this.toDelete.filter(s => tailSeqs.has(s)));
+    this.toDelete = [
+      ...deletes,
+      ...this.toDelete.filter(s => !cutMeanwhile.has(s)),
+    ];
+    this.storedTail = this.storedTail.filter(c => !tailSeqs.has(c.seq));
+    if (putMarker) this.markerDirty = true;
+    const back = batch.filter(chunk => !cutMeanwhile.has(chunk.seq));
+    if (isPermanentStoreError(error)) {
+      const bytes = back.reduce((sum, c) => sum + c.bytes, 0);
+      for (const chunk of back) {
+        if (chunk.droppable) this.tailBytes -= chunk.bytes;
+      }
+      const hadNote = back.some(c => c.stream === 'system' && c.lostNote);
+      this.lostBytes += bytes;
+      this.options.onError?.(error as Error);
+      if (!hadNote && !this.fenced) {
+        this.pending.push({
+          seq: this.nextSeq++,
           step: null,
           stream: 'system',
           at: new Date().toISOString(),
           text: `[${formatBytes(
-            this.cutBytes,
-          )} of command output cut here: the log keeps the first ${formatBytes(
-            this.headBudget,
-          )} and the last ${formatBytes(
-            this.tailBudget,
-          )} of output, and every line of its own]\n`,
+            bytes,
+          )} of this log could not be stored and are lost: ${
+            (error as Error).message ?? error
+          }]\n`,
+          bytes: 0,
+          droppable: false,
+          lostNote: true,
         });
       }
-    } catch (error) {
-      this.options.onError?.(error as Error);
+      return;
     }
-    if (batch.length > 0 || deletes.length > 0) {
-      this.options.onWritten?.();
-    }
+    this.pending = [...back, ...this.pending];
+    this.pendingBytes += back.reduce((sum, c) => sum + c.bytes, 0);
+    this.failures++;
+    this.retryAt =
+      Date.now() +
+      Math.min(FIRST_RETRY_MS * 2 ** (this.failures - 1), MAX_RETRY_MS);
+    if (this.failures === 1) this.options.onError?.(error as Error);
+  }
+
+  /** The run ended elsewhere: nothing more of this writer is stored. */
+  private fence() {
+    this.fenced = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.toDelete = [];
+    this.storedTail = [];
+    this.options.onFenced?.();
+  }
+
+  private seamNote(): RunLogChunk {
+    return {
+      seq: this.markerSeq!,
+      step: null,
+      stream: 'system',
+      at: new Date().toISOString(),
+      text: `[${formatBytes(
+        this.cutBytes,
+      )} of command output cut here: the log keeps the first ${formatBytes(
+        this.headBudget,
+      )} and the last ${formatBytes(
+        this.tailBudget,
+      )} of output, and every line of its own]\n`,
+    };
   }
 }
 

@@ -93,6 +93,10 @@ const settings: RunSettings = {
   staleAfterMs: 500,
   recoveryIntervalMs: 100,
   stopGracePeriodMs: 1000,
+  runDeadlineMs: 60_000,
+  maxQueuedPerEntity: 10,
+  maxQueuedPerActor: 50,
+  maxHeldSecretBytes: 1024 * 1024,
 };
 
 describe.each(ids)('RunOrchestrator on %p', databaseId => {
@@ -579,6 +583,165 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     expect(ended?.reason).toMatch(
       /^The backend shut down while "Hang" was running/,
     );
+  });
+
+  it('stops a run at its whole-run deadline, as timed out', async () => {
+    const { orchestrator, runsStore, setCommands, logOf, deploy } = await setUp(
+      { runDeadlineMs: 300 },
+    );
+    await setCommands(SHOP, [
+      { label: 'Hang', command: 'hang' },
+      { label: 'After', command: 'print never' },
+    ]);
+    const run = await deploy();
+    await orchestrator.idle();
+    await expect(runsStore.getRun(run.id)).resolves.toMatchObject({
+      status: 'timed_out',
+      reason:
+        'The run reached its deadline of 0.3s (releaseCommands.runs.maxRunSeconds) while "Hang" was running and was stopped.',
+      steps: [{ status: 'timed_out' }, { status: 'skipped' }],
+    });
+    expect(await logOf(run.id)).toContain('[1/2] Hang timed_out (exit 143,');
+    await orchestrator.stop();
+  });
+
+  it("masks the run's secrets in its reason as in its log", async () => {
+    const { orchestrator, runsStore, setCommands, logOf } = await setUp();
+    await setCommands(SHOP, [{ label: 'Migrate', command: 'print ok' }]);
+    const run = await orchestrator.createRun({
+      entityRef: SHOP,
+      image: 'missing-s3cr3t-tag:1',
+      env: { TAG_TOKEN: 's3cr3t-tag' },
+      environment: 'production',
+      trigger: 'pipeline',
+      actor: 'external:ci',
+    });
+    await orchestrator.idle();
+    const ended = await runsStore.getRun(run.id);
+    expect(ended?.reason).toBe('Image missing-***:1 is not present.');
+    expect(await logOf(run.id)).not.toContain('s3cr3t');
+    await orchestrator.stop();
+  });
+
+  it('retries store writes on the run path until the store answers again', async () => {
+    let failures = 0;
+    const { orchestrator, runsStore, setCommands, deploy } = await setUp(
+      {},
+      store =>
+        Object.assign(Object.create(store), {
+          async startStep(runId: string, position: number) {
+            if (failures++ < 2) throw new Error('connect ECONNREFUSED');
+            return store.startStep(runId, position);
+          },
+          async finishStep(...args: Parameters<RunsStore['finishStep']>) {
+            if (failures++ < 4) throw new Error('Connection terminated');
+            return store.finishStep(...args);
+          },
+          async finishRun(...args: Parameters<RunsStore['finishRun']>) {
+            if (failures++ < 6) throw new Error('connect ECONNREFUSED');
+            return store.finishRun(...args);
+          },
+        }),
+    );
+    await setCommands(SHOP, [{ label: 'Migrate', command: 'print ok' }]);
+    const run = await deploy();
+    await orchestrator.idle();
+    expect(failures).toBeGreaterThanOrEqual(6);
+    await expect(runsStore.getRun(run.id)).resolves.toMatchObject({
+      status: 'succeeded',
+      steps: [{ status: 'succeeded' }],
+    });
+    await orchestrator.stop();
+  });
+
+  it('stops its own run when it cannot renew the lease for most of the stale window, saying why', async () => {
+    let down = false;
+    const { orchestrator, runsStore, executor, setCommands, logOf, deploy } =
+      await setUp({}, store =>
+        Object.assign(Object.create(store), {
+          async heartbeat(instanceId: string, runIds: string[]) {
+            if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+            return store.heartbeat(instanceId, runIds);
+          },
+        }),
+      );
+    await setCommands(SHOP, [{ label: 'Hang', command: 'hang' }]);
+    const run = await deploy();
+    await waitFor(async () => executor.running === 1);
+    down = true;
+    const downAt = Date.now();
+    await orchestrator.idle();
+    // Three quarters of the 500 ms stale window, checked every 50 ms.
+    expect(Date.now() - downAt).toBeGreaterThanOrEqual(375);
+    const ended = await runsStore.getRun(run.id);
+    expect(ended).toMatchObject({
+      status: 'interrupted',
+      steps: [{ status: 'interrupted' }],
+    });
+    expect(ended?.reason).toMatch(
+      /^This backend instance could not reach the database for 0\.\ds while "Hang" was running \(Error: connect ECONNREFUSED 127\.0\.0\.1:5432\), so it stopped the run before another instance would take it for dead; it was not retried/,
+    );
+    expect(await logOf(run.id)).toContain(
+      'Release commands interrupted: This backend instance could not reach the database',
+    );
+    down = false;
+    await orchestrator.stop();
+  });
+
+  it('starts nothing that a claim in flight took once stop() began, and ends it as not started', async () => {
+    const claimed = deferred<void>();
+    const release = deferred<void>();
+    const { orchestrator, runsStore, executor, setCommands, deploy } =
+      await setUp({}, store =>
+        Object.assign(Object.create(store), {
+          async claimQueuedRuns(
+            ...args: Parameters<RunsStore['claimQueuedRuns']>
+          ) {
+            const runs = await store.claimQueuedRuns(...args);
+            if (runs.length > 0) {
+              claimed.resolve();
+              await release.promise;
+            }
+            return runs;
+          },
+        }),
+      );
+    await setCommands(SHOP, [{ label: 'Migrate', command: 'print ok' }]);
+    const run = await deploy();
+    await claimed.promise;
+    const stopped = orchestrator.stop();
+    release.resolve();
+    await stopped;
+    expect(executor.started).toEqual([]);
+    await expect(runsStore.getRun(run.id)).resolves.toMatchObject({
+      status: 'interrupted',
+      reason:
+        'The backend shut down before this run started; no command ran. Run the release commands again.',
+    });
+  });
+
+  it('refuses a run with 429 when the secrets it holds for queued runs would pass their bound', async () => {
+    const { orchestrator, setCommands, deploy } = await setUp(
+      { maxHeldSecretBytes: 100 },
+      store =>
+        Object.assign(Object.create(store), {
+          // Nothing starts: every run stays queued, its secrets held.
+          async claimQueuedRuns() {
+            return [];
+          },
+        }),
+    );
+    await setCommands(SHOP, [{ label: 'Migrate', command: 'print ok' }]);
+    await setCommands(BLOG, [{ label: 'Migrate', command: 'print ok' }]);
+    await deploy(SHOP, { TOKEN: 'x'.repeat(55) });
+    const refusal = await deploy(BLOG, { TOKEN: 'y'.repeat(55) }).catch(e => e);
+    expect(refusal.statusCode).toBe(429);
+    expect(refusal.message).toBe(
+      "This backend instance holds 60 B of variables for 1 run not started yet; this run's 60 B would pass the limit of 100 B (releaseCommands.runs.maxHeldSecretBytes): try again once some have started",
+    );
+    expect(orchestrator.heldSecrets).toEqual({ runs: 1, bytes: 60 });
+    await orchestrator.stop();
+    expect(orchestrator.heldSecrets).toEqual({ runs: 0, bytes: 0 });
   });
 });
 

@@ -22,7 +22,12 @@ import { RunExecution, RunExecutionContext } from './RunExecution';
 import { RunLeases } from './RunLeases';
 import { RunQueue } from './RunQueue';
 import { RunSettings } from './RunSettings';
+import { retryStoreWrite } from './storeRetries';
+import { TooManyRunsError } from './TooManyRunsError';
 import { closingLine, recordedVerdict } from './verdicts';
+
+const NOT_STARTED_AT_SHUTDOWN =
+  'The backend shut down before this run started; no command ran. Run the release commands again.';
 
 export type RunOrchestratorOptions = {
   runsStore: RunsStore;
@@ -48,6 +53,8 @@ export class RunOrchestrator {
   private readonly queue: RunQueue;
   private readonly leases: RunLeases;
   private readonly context: RunExecutionContext;
+  /** Aborted when store writes stop being retried, late in `stop()`. */
+  private readonly giveUp = new AbortController();
   private stopping = false;
 
   constructor(private readonly options: RunOrchestratorOptions) {
@@ -61,11 +68,13 @@ export class RunOrchestrator {
       settings,
       logCapBytes: settings.logCapBytes,
       instanceId: this.instanceId,
+      giveUp: this.giveUp.signal,
     };
     this.queue = new RunQueue({
       runsStore: options.runsStore,
       instanceId: this.instanceId,
       maxConcurrentRuns: settings.maxConcurrentRuns,
+      maxHeldSecretBytes: settings.maxHeldSecretBytes,
       logger: options.logger,
       onClaimed: (run, env) => this.launch(run, env),
     });
@@ -83,22 +92,46 @@ export class RunOrchestrator {
 
   /**
    * Stops taking work and interrupts this instance's runs: their commands
-   * are stopped and their containers removed, and each run says why.
+   * are stopped and their containers removed, and each run says why. A
+   * claim in flight is waited for, and what it claimed is not started.
+   * Store writes are retried for the stop grace period and ten seconds
+   * more; what is not written by then is left to recovery.
    */
   async stop(): Promise<void> {
     this.stopping = true;
     this.queue.close();
-    this.leases.stop();
-    this.active.stopAll({ kind: 'shutdown' });
-    await this.active.settled();
-    for (const runId of this.queue.release()) {
-      await this.options.runsStore.finishRun(runId, {
-        status: 'interrupted',
-        reason:
-          'The backend shut down before this run started; no command ran. Run the release commands again.',
-      });
+    const grace = setTimeout(
+      () => this.giveUp.abort(),
+      this.options.settings.stopGracePeriodMs + 10_000,
+    );
+    try {
+      await this.queue.claiming;
+      this.leases.stop();
+      this.active.stopAll({ kind: 'shutdown' });
+      await this.active.settled();
+      for (const runId of this.queue.release()) {
+        await this.endUnstarted(runId).catch(error =>
+          this.options.logger.warn(
+            `Could not record that release command run ${runId} was not started: ${error}`,
+          ),
+        );
+      }
+    } finally {
+      clearTimeout(grace);
+      this.giveUp.abort();
+      releaseInstanceId(this.instanceId);
     }
-    releaseInstanceId(this.instanceId);
+  }
+
+  private endUnstarted(runId: string): Promise<boolean> {
+    return retryStoreWrite(
+      () =>
+        this.options.runsStore.finishRun(runId, {
+          status: 'interrupted',
+          reason: NOT_STARTED_AT_SHUTDOWN,
+        }),
+      { signal: this.giveUp.signal },
+    );
   }
 
   /**
@@ -128,24 +161,27 @@ export class RunOrchestrator {
     this.queue.hold(id, request.env);
     let run: ReleaseCommandRun;
     try {
-      run = await this.options.runsStore.createRun({
-        id,
-        entityRef: request.entityRef,
-        environment: request.environment,
-        image: request.image,
-        trigger: request.trigger,
-        triggeredBy: request.actor,
-        envKeys: Object.keys(request.env).sort(),
-        ownerInstance: this.instanceId,
-        steps: list.commands
-          .filter(command => command.enabled)
-          .map(command => ({
-            label: command.label,
-            command: command.command,
-            timeoutSeconds:
-              command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
-          })),
-      });
+      run = await this.options.runsStore.createRun(
+        {
+          id,
+          entityRef: request.entityRef,
+          environment: request.environment,
+          image: request.image,
+          trigger: request.trigger,
+          triggeredBy: request.actor,
+          envKeys: Object.keys(request.env).sort(),
+          ownerInstance: this.instanceId,
+          steps: list.commands
+            .filter(command => command.enabled)
+            .map(command => ({
+              label: command.label,
+              command: command.command,
+              timeoutSeconds:
+                command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
+            })),
+        },
+        { checkQueue: queued => checkQueueLimits(settings, request, queued) },
+      );
     } catch (error) {
       this.queue.drop(id);
       throw error;
@@ -178,6 +214,11 @@ export class RunOrchestrator {
     return outcome.run;
   }
 
+  /** The variables this instance holds for runs that have not started. */
+  get heldSecrets(): { runs: number; bytes: number } {
+    return this.queue.held;
+  }
+
   /** Resolves when every run this instance has started has ended. */
   async idle(): Promise<void> {
     while (this.active.size > 0 || this.queue.claiming) {
@@ -191,6 +232,17 @@ export class RunOrchestrator {
     run: ReleaseCommandRun,
     env: Record<string, string> | undefined,
   ) {
+    if (this.stopping) {
+      // Claimed by a claim that was in flight when `stop()` began.
+      this.active.start(
+        run.id,
+        async () => {
+          await this.endUnstarted(run.id).catch(() => {});
+        },
+        () => {},
+      );
+      return;
+    }
     this.active.start(
       run.id,
       signal => this.execute(run, env, signal),
@@ -210,5 +262,23 @@ export class RunOrchestrator {
         `Release command run ${run.id} of ${run.entityRef} failed unexpectedly: ${error}`,
       );
     }
+  }
+}
+
+/** Refuses a run past the limits on queued runs, naming the limit. */
+function checkQueueLimits(
+  settings: RunSettings,
+  request: { entityRef: string; actor: string },
+  queued: { entity: number; actor: number },
+) {
+  if (queued.entity >= settings.maxQueuedPerEntity) {
+    throw new TooManyRunsError(
+      `${request.entityRef} already has ${queued.entity} runs queued, the most allowed (releaseCommands.runs.maxQueuedPerEntity); try again once some have started`,
+    );
+  }
+  if (queued.actor >= settings.maxQueuedPerActor) {
+    throw new TooManyRunsError(
+      `${request.actor} already has ${queued.actor} runs queued, the most allowed (releaseCommands.runs.maxQueuedPerActor); try again once some have started`,
+    );
   }
 }

@@ -1,11 +1,18 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ReleaseCommandRun } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  formatBytes,
+  plural,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { RunsStore } from '../database/RunsStore';
+import { TooManyRunsError } from './TooManyRunsError';
 
 export type RunQueueOptions = {
   runsStore: Pick<RunsStore, 'claimQueuedRuns'>;
   instanceId: string;
   maxConcurrentRuns: number;
+  /** Most bytes of variables held at once for runs not started. */
+  maxHeldSecretBytes: number;
   logger: LoggerService;
   /**
    * Called for each run this instance claimed, with the secrets it holds
@@ -25,8 +32,9 @@ export type RunQueueOptions = {
 export class RunQueue {
   private readonly secrets = new Map<
     string,
-    { env: Record<string, string>; stored: boolean }
+    { env: Record<string, string>; bytes: number; stored: boolean }
   >();
+  private heldBytes = 0;
   private scheduling: Promise<void> | undefined;
   private scheduleAgain = false;
   private closed = false;
@@ -38,7 +46,33 @@ export class RunQueue {
    * before the run is stored, since a claim may find it the moment it is.
    */
   hold(runId: string, env: Record<string, string>) {
-    this.secrets.set(runId, { env, stored: false });
+    const bytes = Object.entries(env).reduce(
+      (sum, [name, value]) =>
+        sum + Buffer.byteLength(name) + Buffer.byteLength(value),
+      0,
+    );
+    const { maxHeldSecretBytes } = this.options;
+    if (bytes > 0 && this.heldBytes + bytes > maxHeldSecretBytes) {
+      throw new TooManyRunsError(
+        `This backend instance holds ${formatBytes(
+          this.heldBytes,
+        )} of variables for ${plural(
+          this.secrets.size,
+          'run',
+        )} not started yet; this run's ${formatBytes(
+          bytes,
+        )} would pass the limit of ${formatBytes(
+          maxHeldSecretBytes,
+        )} (releaseCommands.runs.maxHeldSecretBytes): try again once some have started`,
+      );
+    }
+    this.secrets.set(runId, { env, bytes, stored: false });
+    this.heldBytes += bytes;
+  }
+
+  /** Bytes of variables held now, and for how many runs. */
+  get held(): { runs: number; bytes: number } {
+    return { runs: this.secrets.size, bytes: this.heldBytes };
   }
 
   /** The run is in the store now, so its absence there means it ended. */
@@ -49,7 +83,16 @@ export class RunQueue {
 
   /** Forgets a run that will not be claimed (it ended without starting). */
   drop(runId: string) {
+    this.take(runId);
+  }
+
+  /** Removes a run's secrets and returns them. */
+  private take(runId: string): Record<string, string> | undefined {
+    const held = this.secrets.get(runId);
+    if (!held) return undefined;
     this.secrets.delete(runId);
+    this.heldBytes -= held.bytes;
+    return held.env;
   }
 
   /** The stored runs whose secrets are held here. */
@@ -82,9 +125,7 @@ export class RunQueue {
             maxRunning: this.options.maxConcurrentRuns,
           });
           for (const run of claimed) {
-            const held = this.secrets.get(run.id);
-            this.secrets.delete(run.id);
-            this.options.onClaimed(run, held?.env);
+            this.options.onClaimed(run, this.take(run.id));
           }
         } while (this.scheduleAgain);
       } catch (error) {
@@ -106,6 +147,7 @@ export class RunQueue {
   release(): string[] {
     const runIds = [...this.secrets.keys()];
     this.secrets.clear();
+    this.heldBytes = 0;
     return runIds;
   }
 }

@@ -12,7 +12,24 @@ export type RunSettings = {
   recoveryIntervalMs: number;
   /** Between SIGTERM and SIGKILL, when a command is stopped. */
   stopGracePeriodMs: number;
+  /** The longest a run may take from its start, all commands together. */
+  runDeadlineMs: number;
+  /** Most runs queued at once for one entity, across replicas. */
+  maxQueuedPerEntity: number;
+  /** Most runs queued at once for one actor, across replicas. */
+  maxQueuedPerActor: number;
+  /** Most bytes of variables this instance holds for runs not started yet. */
+  maxHeldSecretBytes: number;
 };
+
+/**
+ * How long an owner may go without renewing its runs' leases before it stops
+ * them itself: three quarters of the stale window, so that it stops them
+ * before another replica takes them for dead.
+ */
+export function leaseLossAfterMs(settings: RunSettings): number {
+  return Math.floor(settings.staleAfterMs * 0.75);
+}
 
 /** Reads `releaseCommands.*` with the documented defaults. */
 export function readRunSettings(config: Config): RunSettings {
@@ -39,6 +56,15 @@ export function readRunSettings(config: Config): RunSettings {
       `releaseCommands.runs.maxConcurrent must be a whole number of at least 1, got ${maxConcurrentRuns}`,
     );
   }
+  const wholeNumber = (key: string, fallback: number, least: number) => {
+    const value = runs?.getOptionalNumber(key) ?? fallback;
+    if (!Number.isInteger(value) || value < least) {
+      throw new Error(
+        `releaseCommands.runs.${key} must be a whole number of at least ${least}, got ${value}`,
+      );
+    }
+    return value;
+  };
   const logCapBytes =
     runs?.getOptionalNumber('logCapBytes') ?? 10 * 1024 * 1024;
   if (!Number.isInteger(logCapBytes) || logCapBytes < 1024) {
@@ -59,5 +85,13 @@ export function readRunSettings(config: Config): RunSettings {
       (config.getOptionalNumber(
         'releaseCommands.docker.stopGracePeriodSeconds',
       ) ?? 10) * 1000,
+    runDeadlineMs: seconds('maxRunSeconds', 4 * 60 * 60),
+    maxQueuedPerEntity: wholeNumber('maxQueuedPerEntity', 10, 1),
+    maxQueuedPerActor: wholeNumber('maxQueuedPerActor', 50, 1),
+    maxHeldSecretBytes: wholeNumber(
+      'maxHeldSecretBytes',
+      32 * 1024 * 1024,
+      256 * 1024,
+    ),
   };
 }

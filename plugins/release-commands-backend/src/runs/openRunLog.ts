@@ -15,24 +15,31 @@ export type RunLogContext = {
 /**
  * A writer for a run's log from `firstSeq` on: it wakes the log's followers
  * after each write and reports write errors. With a masker, the plugin's own
- * lines are masked too.
+ * lines are masked too; with `ownerInstance`, it writes only while the run is
+ * that instance's.
  */
 export function openRunLog(
   context: RunLogContext,
   runId: string,
   firstSeq: number,
-  masker?: SecretMasker,
+  options: { masker?: SecretMasker; ownerInstance?: string } = {},
 ): RunLog {
+  const { masker, ownerInstance } = options;
   return new RunLog({
     redact: masker && (text => masker.maskText(text)),
     store: context.logStore,
     runId,
     firstSeq,
+    ownerInstance,
     capBytes: context.logCapBytes,
     onWritten: () => context.events.notify(runId),
     onError: error =>
       context.logger.warn(
         `Could not write the log of release command run ${runId}: ${error}`,
+      ),
+    onFenced: () =>
+      context.logger.warn(
+        `Release command run ${runId} was ended by another backend instance; this instance writes no more of its log`,
       ),
   });
 }

@@ -16,7 +16,14 @@ export type StopReason =
   | { kind: 'cancel'; actor: string }
   | { kind: 'shutdown' }
   /** Another instance ended it (it missed heartbeats). */
-  | { kind: 'ended' };
+  | { kind: 'ended' }
+  /**
+   * This instance could not renew the run's lease for most of the stale
+   * window, and stopped it before another instance would take it for dead.
+   */
+  | { kind: 'lease'; silentMs: number; lastError?: string }
+  /** The run's whole-run deadline passed. */
+  | { kind: 'deadline'; limitMs: number };
 
 export type FinalStatus = Exclude<RunStatus, 'queued' | 'running'>;
 
@@ -83,6 +90,15 @@ export function secretsMissingVerdict(envKeys: string[]): Verdict {
   );
 }
 
+/** Something on the run path threw where nothing should have. */
+export function unexpectedVerdict(error: unknown): Verdict {
+  return failedVerdict(
+    `The run failed unexpectedly in the backend: ${describeAsSentence(
+      error,
+    )} A command may have been partly applied; check the service, then run the release commands again.`,
+  );
+}
+
 /** The image could not be made available. */
 export function imageFailedVerdict(error: unknown): Verdict {
   return failedVerdict(describeAsSentence(error));
@@ -121,15 +137,39 @@ export function stoppedVerdict(
       line: 'Release commands cancelled:',
     };
   }
-  const why =
-    reason.kind === 'shutdown'
-      ? `The backend shut down${during}`
-      : `The run was ended by another backend instance${during}`;
+  if (reason.kind === 'deadline') {
+    return {
+      status: 'timed_out',
+      reason: `The run reached its deadline of ${formatDuration(
+        reason.limitMs,
+      )} (releaseCommands.runs.maxRunSeconds)${during} and was stopped.`,
+      line: 'Release commands failed:',
+    };
+  }
+  const why = stopCause(reason, during);
   return {
     status: 'interrupted',
     reason: `${why}; it was not retried because a command may have been partly applied. Check the service, then run the release commands again.`,
     line: 'Release commands interrupted:',
   };
+}
+
+/** Why a run was interrupted from outside, as a clause. */
+function stopCause(
+  reason: Exclude<StopReason, { kind: 'cancel' | 'deadline' }>,
+  during: string,
+): string {
+  if (reason.kind === 'shutdown') return `The backend shut down${during}`;
+  if (reason.kind === 'ended') {
+    return `The run was ended by another backend instance${during}`;
+  }
+  const silent = formatDuration(reason.silentMs);
+  return reason.lastError
+    ? `This backend instance could not reach the database for ${silent}${during} (${reason.lastError.replace(
+        /[.\s]+$/,
+        '',
+      )}), so it stopped the run before another instance would take it for dead`
+    : `This backend instance could not renew its hold on the run for ${silent}${during} (it was paused or overloaded), so it stopped the run before another instance would take it for dead`;
 }
 
 /** How one step ended, as the executor and the run's own timers saw it. */
@@ -165,7 +205,10 @@ export function judgeStep(end: StepEnd): {
     const verdict = stoppedVerdict(end.stopped, quoted);
     return {
       outcome: {
-        status: verdict.status === 'cancelled' ? 'cancelled' : 'interrupted',
+        status:
+          verdict.status === 'cancelled' || verdict.status === 'timed_out'
+            ? verdict.status
+            : 'interrupted',
         exitCode: result?.exitCode ?? null,
         oomKilled: result?.oomKilled ?? false,
       },

@@ -150,6 +150,21 @@ describe('openapi.yaml', () => {
     expectDocumented('get', '/health', await api.get('/health'));
     expectDocumented('get', '/presets', await api.get('/presets'));
     expectDocumented('get', list, await api.get(shop));
+    // Runs kept for the default 90 days, and kept forever.
+    const runs = '/entities/{kind}/{namespace}/{name}/runs';
+    const shopRuns = '/entities/component/default/shop/runs';
+    expectDocumented('get', runs, await api.get(shopRuns));
+    const keepAll = await startPlugin({
+      config: {
+        releaseCommands: {
+          docker: { host: 'unix:///nonexistent/docker.sock' },
+          runs: { retention: false },
+        },
+      },
+    });
+    const kept = await keepAll.get(shopRuns);
+    expect(kept.body.retentionSeconds).toBeNull();
+    expectDocumented('get', runs, kept);
 
     const put = await api.put(shop, {
       revision: 0,

@@ -28,7 +28,7 @@ export type RouterOptions = {
   store: ReleaseCommandsStore;
   runs: Pick<
     RunsRouterOptions,
-    'orchestrator' | 'runsStore' | 'logStore' | 'events'
+    'orchestrator' | 'runsStore' | 'logStore' | 'events' | 'retentionSeconds'
   >;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;

@@ -309,6 +309,56 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     await api.stop();
   });
 
+  it('refuses a run past the limits on queued runs with 429 naming the limit, and writes nothing', async () => {
+    const api = await start(
+      {},
+      { maxConcurrent: 1, maxQueuedPerEntity: 2, maxQueuedPerActor: 3 },
+    );
+    const BLOG = '/entities/component/default/blog';
+    await setCommands(api, [{ label: 'Hang', command: 'sleep 3600' }]);
+    await setCommands(api, [{ label: 'Hang', command: 'sleep 3600' }], BLOG);
+    const accepted: string[] = [];
+    const deploy = async (
+      path: string,
+      environment: string,
+      status: number,
+    ) => {
+      const res = await api
+        .post(`${path}/runs`, { image, environment })
+        .expect(status);
+      if (status === 202) accepted.push(res.body.id);
+      return res.body;
+    };
+    await deploy(SHOP, 'a', 202);
+    // Claimed: it no longer counts as queued.
+    for (;;) {
+      const { body } = await api.get(`/runs/${accepted[0]}`).expect(200);
+      if (body.status === 'running') break;
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    await deploy(SHOP, 'b', 202);
+    await deploy(SHOP, 'c', 202);
+    const entity = await deploy(SHOP, 'd', 429);
+    expect(entity.error.name).toBe('TooManyRunsError');
+    expect(entity.error.message).toBe(
+      'component:default/shop already has 2 runs queued, the most allowed (releaseCommands.runs.maxQueuedPerEntity); try again once some have started',
+    );
+    await deploy(BLOG, 'a', 202);
+    const actor = await deploy(BLOG, 'b', 429);
+    expect(actor.error.message).toMatch(
+      /^user:default\/ada already has 3 runs queued, the most allowed \(releaseCommands\.runs\.maxQueuedPerActor\)/,
+    );
+    const { body: shopRuns } = await api.get(`${SHOP}/runs`).expect(200);
+    const { body: blogRuns } = await api.get(`${BLOG}/runs`).expect(200);
+    expect(shopRuns.runs).toHaveLength(3);
+    expect(blogRuns.runs).toHaveLength(1);
+    for (const id of accepted) {
+      await api.post(`/runs/${id}/cancel`).expect(202);
+    }
+    for (const id of accepted) await waitForEnd(api, id);
+    await api.stop();
+  });
+
   it('says so when a command runs out of memory', async () => {
     const api = await start({ memory: '16m' });
     await setCommands(api, [
@@ -425,6 +475,14 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
         /^environment must be a short lower-case name/,
       ],
       [{ image, privileged: true }, /unknown field "privileged"/],
+      [
+        { image, env: { RELEASE_COMMAND: '0' } },
+        /^env\.RELEASE_COMMAND is set by release commands itself/,
+      ],
+      [
+        { image, env: { ['A'.repeat(129)]: 'x' } },
+        /^env\.A+ is too long a name: at most 128 characters/,
+      ],
     ];
     for (const [body, message] of cases) {
       const res = await api.post(`${SHOP}/runs`, body).expect(400);

@@ -12,6 +12,7 @@ import {
   releaseCommandsRunCreatePermission,
   releaseCommandsRunReadPermission,
   ReleaseCommandRun,
+  ReleaseCommandRunPage,
   runIdSchema,
   runLogsQuerySchema,
 } from '@release-commands/backstage-plugin-release-commands-common';
@@ -35,6 +36,8 @@ export type RunsRouterOptions = {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;
+  /** How long ended runs are kept, told with each page; null keeps all. */
+  retentionSeconds: number | null;
 };
 
 const RUNS_PATH = '/entities/:kind/:namespace/:name/runs';
@@ -109,12 +112,14 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     const entityRef = entityRefFromPath(req);
     await access.authorize(req, releaseCommandsRunReadPermission, entityRef);
     const query = parseRequest(listRunsQuerySchema, req.query, 'query');
-    res.json(
-      await runsStore.listRuns(entityRef, {
+    const page: ReleaseCommandRunPage = {
+      ...(await runsStore.listRuns(entityRef, {
         limit: query.limit ?? 20,
         cursor: query.cursor,
-      }),
-    );
+      })),
+      retentionSeconds: options.retentionSeconds,
+    };
+    res.json(page);
   });
 
   router.get('/runs/:id', async (req, res) => {

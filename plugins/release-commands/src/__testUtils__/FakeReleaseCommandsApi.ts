@@ -107,13 +107,23 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value));
 export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
   list: ReleaseCommandList;
   runs: ReleaseCommandRun[];
+  /** What the backend says of how long runs are kept: 90 days by default. */
+  retentionSeconds: number | null;
   private nextId = 1;
 
   constructor(
-    options: { list?: ReleaseCommandList; runs?: ReleaseCommandRun[] } = {},
+    options: {
+      list?: ReleaseCommandList;
+      runs?: ReleaseCommandRun[];
+      retentionSeconds?: number | null;
+    } = {},
   ) {
     this.list = options.list ?? demoShopCommands();
     this.runs = options.runs ?? [];
+    this.retentionSeconds =
+      options.retentionSeconds === undefined
+        ? 90 * 86_400
+        : options.retentionSeconds;
   }
 
   /** Someone else saves in another tab. */
@@ -205,6 +215,7 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
       return {
         runs: clone(this.runs.slice(start, end)),
         ...(end < this.runs.length ? { nextCursor: String(end) } : {}),
+        retentionSeconds: this.retentionSeconds,
       };
     },
   );

@@ -131,6 +131,42 @@ describe('RunsTable', () => {
     expect(screen.getByText('env-0')).toBeInTheDocument();
   });
 
+  it('says under the table how long runs are kept, as the backend tells it', async () => {
+    const api = new FakeReleaseCommandsApi({
+      runs: Array.from({ length: RUNS_PAGE_SIZE + 1 }, (_, i) =>
+        aRun({ id: runId(i) }),
+      ),
+    });
+    renderRuns(api);
+    expect(
+      await screen.findByText('Runs are kept for 90 days after they end.'),
+    ).toBeInTheDocument();
+    // Beside the paging, on every page.
+    await user.click(screen.getByRole('button', { name: 'Older' }));
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    expect(
+      screen.getByText('Runs are kept for 90 days after they end.'),
+    ).toBeInTheDocument();
+  });
+
+  it('says how long runs are kept also when there are none', async () => {
+    renderRuns(new FakeReleaseCommandsApi({ retentionSeconds: 36 * 3600 }));
+    expect(
+      await screen.findByText('Runs are kept for 36 hours after they end.'),
+    ).toBeInTheDocument();
+    expect(screen.getByText(/No runs yet/)).toBeInTheDocument();
+  });
+
+  it('says that every run is kept when retention is off', async () => {
+    renderRuns(
+      new FakeReleaseCommandsApi({ runs: [aRun({})], retentionSeconds: null }),
+    );
+    expect(
+      await screen.findByText('Runs are kept indefinitely.'),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/Runs are kept for/)).toBeNull();
+  });
+
   it('says so when there are no runs yet', async () => {
     renderRuns(new FakeReleaseCommandsApi());
     expect(await screen.findByText(/No runs yet/)).toBeInTheDocument();

@@ -3,6 +3,7 @@ import { useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
   ReleaseCommandRun,
+  formatPeriod,
   isFinalRunStatus,
   releaseCommandsRunCreatePermission,
 } from '@release-commands/backstage-plugin-release-commands-common';
@@ -28,6 +29,15 @@ const TRIGGERS: Record<ReleaseCommandRun['trigger'], string> = {
   pipeline: 'deploy pipeline',
   template: 'software template',
 };
+
+/** How far back the history goes, as the backend keeps it. */
+function describeRetention(retentionSeconds: number | null): string {
+  return retentionSeconds === null
+    ? 'Runs are kept indefinitely.'
+    : `Runs are kept for ${formatPeriod(
+        retentionSeconds * 1000,
+      )} after they end.`;
+}
 
 /**
  * The entity's runs, newest first, a page at a time (the API pages by
@@ -164,21 +174,30 @@ export function RunsTable(props: {
           }
         />
       )}
-      {(page > 0 || nextCursor) && (
-        <Box display="flex" alignItems="center" justifyContent="flex-end" p={1}>
-          <Typography variant="body2" color="textSecondary">
-            Page {page + 1}
-          </Typography>
-          <Button
-            size="small"
-            disabled={page === 0}
-            onClick={() => setPage(p => p - 1)}
-          >
-            Newer
-          </Button>
-          <Button size="small" disabled={!nextCursor} onClick={goOlder}>
-            Older
-          </Button>
+      {runs.value && (
+        <Box display="flex" alignItems="center" p={1} pl={2}>
+          <Box flexGrow={1}>
+            <Typography variant="body2" color="textSecondary">
+              {describeRetention(runs.value.retentionSeconds)}
+            </Typography>
+          </Box>
+          {(page > 0 || nextCursor) && (
+            <>
+              <Typography variant="body2" color="textSecondary">
+                Page {page + 1}
+              </Typography>
+              <Button
+                size="small"
+                disabled={page === 0}
+                onClick={() => setPage(p => p - 1)}
+              >
+                Newer
+              </Button>
+              <Button size="small" disabled={!nextCursor} onClick={goOlder}>
+                Older
+              </Button>
+            </>
+          )}
         </Box>
       )}
       {starting && (
