@@ -122,7 +122,9 @@ describe.each(['sqlite', 'postgres'] as const)(
       ).length;
       process.stdout.write(
         `${database}: ${reported}/${OOM_RUNS} runs reported out of memory, ` +
-          `${killRuns.filter(run => !run.steps[0].oomKilled).length}/${PLAIN_KILLS} plain exit 137 runs not, ` +
+          `${
+            killRuns.filter(run => !run.steps[0].oomKilled).length
+          }/${PLAIN_KILLS} plain exit 137 runs not, ` +
           `in ${tookMs} ms; the engine sent the oom event after the exit for ${lateEvents} containers\n`,
       );
       expect(
