@@ -82,6 +82,32 @@ export interface Config {
        * @visibility backend
        */
       init?: boolean;
+      /**
+       * Give each command a pseudo-terminal, as `docker run -t` does.
+       * Defaults to true: the log then holds the output in the order it was
+       * written across stdout and stderr, and runtimes that hold output back
+       * without a terminal (Python, C programs) write each line at once. The
+       * cost: stdout and stderr become one stream, so the log no longer
+       * tells them apart (no red stderr lines in the tab), and programs see
+       * a terminal (colours, progress bars; a prompt reads end of file).
+       * False keeps the two streams apart, each in its own order.
+       * @visibility backend
+       */
+      tty?: boolean;
+      /**
+       * Seconds a pull may take before the run fails. Defaults to 600
+       * (10 minutes).
+       * @visibility backend
+       */
+      pullTimeoutSeconds?: number;
+      /**
+       * Seconds one request to the engine (inspect, start, kill, remove,
+       * list) may go unanswered before it counts as failed. A request that
+       * is safe to repeat is tried 3 times, and a running command ends for
+       * an engine failure only after 3 failed checks in a row. Defaults to 10.
+       * @visibility backend
+       */
+      engineTimeoutSeconds?: number;
     };
     /** How runs are scheduled, watched and logged. */
     runs?: {

@@ -27,10 +27,14 @@ const RUN_ID =
 describe('release-commands run, logs and commands against a real backend', () => {
   let backend: BackendProcess;
   let image: string;
+  /** The CLI's note of the image every step ran. */
+  let ranImage: string;
 
   beforeAll(async () => {
     const docker = await requireDocker();
     image = await buildBusyboxImage(docker);
+    const { Id } = await docker.getImage(image).inspect();
+    ranImage = `release-commands: every step ran image ${Id}`;
     backend = await startBackendProcess({ database: 'sqlite' });
   }, 180_000);
 
@@ -122,6 +126,7 @@ describe('release-commands run, logs and commands against a real backend', () =>
     );
     expect(result.stderrLines).toEqual([
       `release-commands: started run ${id} of component:default/passes on ${image} (2 commands, environment production)`,
+      ranImage,
       `release-commands: run ${id} passed: 2 release commands of component:default/passes succeeded.`,
     ]);
     expect(await getRun(id)).toMatchObject({
@@ -184,6 +189,7 @@ describe('release-commands run, logs and commands against a real backend', () =>
     const id = runIdIn(result.stderr);
     expect(result.stderrLines.slice(1)).toEqual([
       `release-commands: --timeout of 3s reached: cancelling run ${id}`,
+      ranImage,
       `release-commands: --timeout of 3s reached: cancelled run ${id} (Cancelled by test-pipeline while "Hangs" was running). The deployment must not proceed.`,
     ]);
     expect(result.stdout).toBe(await storedLog(id));
@@ -204,6 +210,7 @@ describe('release-commands run, logs and commands against a real backend', () =>
     const id = runIdIn(result.stderr);
     expect(result.stderrLines.slice(1)).toEqual([
       `release-commands: SIGINT received: cancelling run ${id}`,
+      ranImage,
       `release-commands: SIGINT received: cancelled run ${id} (Cancelled by test-pipeline while "Hangs" was running). The deployment must not proceed.`,
     ]);
     expect(result.stdout).toBe(await storedLog(id));
@@ -322,7 +329,13 @@ describe('release-commands run, logs and commands against a real backend', () =>
     expect(deployed.status).toBe(0);
     const { run, exitCode } = JSON.parse(deployed.stdout);
     expect(exitCode).toBe(0);
-    expect(run).toMatchObject({ status: 'succeeded', entityRef: entity });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      entityRef: entity,
+      image,
+      imageId: ranImage.split(' ').pop(),
+      imageDigest: null,
+    });
     const log = await storedLog(run.id);
     expect(deployed.stderr).toContain(log);
 

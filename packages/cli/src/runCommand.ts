@@ -90,13 +90,13 @@ async function runReleaseCommands(
         message: `${stops.reason} before the backend answered the request to start a run: a run of ${request.entityRef} may have started; look at its runs before deploying.`,
       };
     }
-    const verdict = await followRun(backend, run, stops, {
+    const { verdict, finalRun } = await followRun(backend, run, stops, {
       json: flags.json,
       reconnectMs: request.reconnectMs,
     });
     if (flags.json) {
       printJson({
-        run: await backend.client.getRun(run.id).catch(() => run),
+        run: finalRun ?? run,
         exitCode: verdict.exitCode,
         message: verdict.message,
       });
@@ -129,13 +129,17 @@ async function startRun(
   }
 }
 
-/** Prints the started run's log to its verdict, cancelling it when asked to. */
+/**
+ * Prints the started run's log to its verdict, cancelling it when asked to,
+ * and the image its steps ran; returns the verdict with the run as it ended
+ * (when the backend still answers).
+ */
 async function followRun(
   backend: BackendConnection,
   run: ReleaseCommandRun,
   stops: StopRequests,
   options: { json?: boolean; reconnectMs: number },
-): Promise<Verdict> {
+): Promise<{ verdict: Verdict; finalRun?: ReleaseCommandRun }> {
   const printer = createLogPrinter(run, options);
   const ended = new AbortController();
   try {
@@ -156,12 +160,22 @@ async function followRun(
     void stops.stopped.then(cause =>
       cancelRun(backend, run.id, cause, printer),
     );
-    return await waitForVerdict(backend, run, {
+    const verdict = await waitForVerdict(backend, run, {
       printer,
       reconnectMs: options.reconnectMs,
       leave: stops.leave,
       stoppedBy: () => stops.reason,
     });
+    const finalRun = await backend.client.getRun(run.id).catch(() => undefined);
+    if (finalRun?.imageId) {
+      // What to deploy, if the tag may move: the image the commands ran.
+      printer.note(
+        `every step ran image ${finalRun.imageId}${
+          finalRun.imageDigest ? ` (${finalRun.imageDigest})` : ''
+        }`,
+      );
+    }
+    return { verdict, finalRun };
   } finally {
     ended.abort();
     printer.close();

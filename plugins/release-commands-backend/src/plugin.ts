@@ -101,20 +101,22 @@ export const releaseCommandsPlugin = createBackendPlugin({
 
         if (!customExecutor) {
           // The portal is useful without an engine (editing commands), so an
-          // unreachable engine is reported once, not treated as fatal.
+          // unreachable engine is reported once, not treated as fatal, and
+          // start-up does not wait for an engine that may never answer.
           const dockerHost = describeDockerHost(config);
-          const engine = await checkDockerEngine(createDockerClient(config));
-          if (engine.reachable) {
-            logger.info(
-              `Docker engine ${engine.version} (API ${engine.apiVersion}) reachable at ${dockerHost}`,
-            );
-          } else {
-            logger.warn(
-              `No Docker engine is reachable at ${dockerHost} (${engine.error}). ` +
-                'Editing release commands works, but every run will fail with "Docker engine unreachable" ' +
-                'until an engine answers there; start Docker or set releaseCommands.docker.host.',
-            );
-          }
+          void checkDockerEngine(createDockerClient(config)).then(engine => {
+            if (engine.reachable) {
+              logger.info(
+                `Docker engine ${engine.version} (API ${engine.apiVersion}) reachable at ${dockerHost}`,
+              );
+            } else {
+              logger.warn(
+                `No Docker engine is reachable at ${dockerHost} (${engine.error}). ` +
+                  'Editing release commands works, but every run will fail with "Docker engine unreachable" ' +
+                  'until an engine answers there; start Docker or set releaseCommands.docker.host.',
+              );
+            }
+          });
         }
 
         if (retentionMs === null) {

@@ -85,7 +85,19 @@ export type ReleaseCommandRun = {
   id: string;
   entityRef: string;
   environment: string;
+  /** The image reference as the deploy asked for it, e.g. `shop:1.4.2`. */
   image: string;
+  /**
+   * The image id every step ran (`sha256:...`), resolved once before the
+   * first step; null until then, and when the executor resolves none.
+   */
+  imageId: string | null;
+  /**
+   * The repository digest a registry serves that image by
+   * (`registry.example.com/shop@sha256:...`), when known: for an image
+   * that was pulled or asked for by digest, not for one built on the engine.
+   */
+  imageDigest: string | null;
   status: RunStatus;
   trigger: RunTrigger;
   triggeredBy: string;

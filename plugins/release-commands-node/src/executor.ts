@@ -18,18 +18,55 @@ export type StepWorkloadLabels = {
 };
 
 /**
+ * The image a run's steps start from, as the executor resolved it once
+ * before the first step, so that a tag moved meanwhile (a push, a pull, a
+ * re-tag on the engine) cannot change what later steps run.
+ *
+ * @public
+ */
+export type PreparedImage = {
+  /**
+   * What each step of the run receives as {@link StepRequest.image}: a
+   * reference that cannot move, such as the Docker image id or
+   * `registry.example.com/shop@sha256:...`.
+   */
+  reference: string;
+  /** The image id (the digest of its configuration, `sha256:...`), when the executor knows it. */
+  id?: string;
+  /** The repository digest the registry serves it by (`name@sha256:...`), when known. */
+  digest?: string;
+};
+
+/**
  * Everything an executor needs to run one step.
  *
  * @public
  */
 export type StepRequest = {
+  /**
+   * The image to start: the {@link PreparedImage.reference} that
+   * `prepareImage` returned, or the reference as asked when it returned
+   * nothing.
+   */
   image: string;
   /** The argv to run; `/bin/sh -c ...` for shell commands. */
   argv: string[];
   /** Includes `RELEASE_COMMAND=1`; values may be secrets and must not be logged. */
   env: Record<string, string>;
   labels: StepWorkloadLabels;
-  /** Called with the command's output as it arrives, in order per stream. */
+  /**
+   * Whether the command gets a pseudo-terminal; undefined leaves it to the
+   * executor's configuration. With one, the output is a single stream in the
+   * order it was written, line-buffered by most runtimes, reported as
+   * `stdout` with line ends as `\n`; without one, stdout and stderr are told
+   * apart but their relative order is lost, and many runtimes hold output
+   * back until their buffer fills or they exit.
+   */
+  tty?: boolean;
+  /**
+   * Called with the command's output as it arrives: in order per stream,
+   * and in the order written across both when the step has a terminal.
+   */
   onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
   /** Called once the workload exists, with an id for logs and reaping. */
   onStarted?(workloadId: string): void;
@@ -87,13 +124,17 @@ export interface ReleaseCommandExecutor {
 
   /**
    * Makes the image available (pulling per policy), writing progress lines
-   * through `log`. Throws {@link ExecutorError} with the registry's message.
+   * through `log`, and resolves it once for the whole run: every step then
+   * runs the returned {@link PreparedImage.reference}, and the run records
+   * its id and digest. An executor that resolves nothing returns nothing,
+   * and each step gets the reference as asked. Throws {@link ExecutorError}
+   * with the registry's message.
    */
   prepareImage(options: {
     image: string;
     log(line: string): void;
     signal: AbortSignal;
-  }): Promise<void>;
+  }): Promise<PreparedImage | void>;
 
   /** Runs one step in a fresh workload and removes the workload afterwards. */
   runStep(request: StepRequest): Promise<StepResult>;

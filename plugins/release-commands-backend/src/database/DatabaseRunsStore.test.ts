@@ -47,6 +47,9 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
       envKeys: ['DATABASE_URL'],
       reason: null,
       startedAt: null,
+      image: 'shop:1',
+      imageId: null,
+      imageDigest: null,
       steps: [
         { position: 0, label: 'Migrate', status: 'pending', exitCode: null },
         { position: 1, label: 'Check', timeoutSeconds: 60 },
@@ -192,6 +195,36 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     });
     expect(ended!.finishedAt).not.toBeNull();
     expect(ended!.steps[0].startedAt).not.toBeNull();
+  });
+
+  it('records the image a running run resolved, and nothing for one that ended', async () => {
+    const { store } = await createStore();
+    const run = await store.createRun(newRun());
+    const image = {
+      id: `sha256:${'a'.repeat(64)}`,
+      digest: `registry.example.com/shop@sha256:${'b'.repeat(64)}`,
+    };
+    // Queued: not resolved yet, nor recorded.
+    await store.setRunImage(run.id, image);
+    expect(await store.getRun(run.id)).toMatchObject({ imageId: null });
+
+    await store.claimQueuedRuns({ instanceId: 'host:1:a', maxRunning: 4 });
+    await store.setRunImage(run.id, image);
+    expect(await store.getRun(run.id)).toMatchObject({
+      image: 'shop:1',
+      imageId: image.id,
+      imageDigest: image.digest,
+    });
+
+    const other = await store.createRun(newRun({ entityRef: BLOG }));
+    await store.claimQueuedRuns({ instanceId: 'host:1:a', maxRunning: 4 });
+    await store.setRunImage(other.id, { id: image.id, digest: null });
+    await store.finishRun(other.id, { status: 'succeeded', reason: null });
+    await store.setRunImage(other.id, { id: 'sha256:late', digest: 'late' });
+    expect(await store.getRun(other.id)).toMatchObject({
+      imageId: image.id,
+      imageDigest: null,
+    });
   });
 
   it('cancels a queued run at once, asks the owner of a running one, and refuses an ended one', async () => {

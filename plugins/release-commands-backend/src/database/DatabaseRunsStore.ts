@@ -34,6 +34,8 @@ type RunRow = {
   entity_ref: string;
   environment: string;
   image: string;
+  image_id: string | null;
+  image_digest: string | null;
   status: RunStatus;
   trigger: RunTrigger;
   triggered_by: string;
@@ -227,6 +229,15 @@ export class DatabaseRunsStore implements RunsStore {
         .update({ status: 'running', started_at: await databaseNow(tx) });
       return true;
     });
+  }
+
+  async setRunImage(
+    runId: string,
+    image: { id: string | null; digest: string | null },
+  ): Promise<void> {
+    await this.db(RUNS)
+      .where({ id: runId, status: 'running' })
+      .update({ image_id: image.id, image_digest: image.digest });
   }
 
   async setStepWorkload(
@@ -599,6 +610,8 @@ function fromRunRow(row: RunRow, steps: RunStep[]): ReleaseCommandRun {
     entityRef: row.entity_ref,
     environment: row.environment,
     image: row.image,
+    imageId: row.image_id ?? null,
+    imageDigest: row.image_digest ?? null,
     status: row.status,
     trigger: row.trigger,
     triggeredBy: row.triggered_by,

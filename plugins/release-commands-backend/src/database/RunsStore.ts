@@ -84,6 +84,15 @@ export interface RunsStore {
     maxRunning: number;
   }): Promise<ReleaseCommandRun[]>;
 
+  /**
+   * Records the image a running run's steps run, as the executor resolved
+   * it: its id and repository digest, null where it resolved none.
+   */
+  setRunImage(
+    runId: string,
+    image: { id: string | null; digest: string | null },
+  ): Promise<void>;
+
   /** Marks a step running; false when the run is no longer running. */
   startStep(runId: string, position: number): Promise<boolean>;
 

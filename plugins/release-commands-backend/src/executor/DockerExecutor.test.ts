@@ -18,17 +18,18 @@ describe('DockerExecutor', () => {
     expect(executor.description).toMatch(/^docker \(.+\)$/);
 
     const lines: string[] = [];
-    await executor.prepareImage({
+    const prepared = await executor.prepareImage({
       image: engine.image,
       log: line => lines.push(line),
       signal: new AbortController().signal,
     });
     expect(lines).toEqual([`Image ${engine.image} is present on the engine`]);
+    expect(prepared.reference).toMatch(/^sha256:/);
 
     const runId = engine.newRunId();
     let output = '';
     const result = await executor.runStep({
-      image: engine.image,
+      image: prepared.reference,
       argv: ['/bin/sh', '-c', 'echo "$GREETING"; exit 2'],
       env: { GREETING: 'hello' },
       labels: {

@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import {
+  PreparedImage,
   ReleaseCommandExecutor,
   StepRequest,
   StepResult,
@@ -22,9 +23,12 @@ import {
 export const DEFAULT_DOCKER_EXECUTOR_OPTIONS: DockerExecutorOptions = {
   pullPolicy: 'if-not-present',
   registries: [],
+  pullTimeoutMs: 10 * 60_000,
+  engineTimeoutMs: 10_000,
   pidsLimit: 1024,
   stopGracePeriodSeconds: 10,
   init: true,
+  tty: true,
 };
 
 /**
@@ -39,9 +43,11 @@ export class DockerExecutor implements ReleaseCommandExecutor {
   private readonly reaper: DockerLeftoverReaper;
 
   static fromConfig(config: Config): DockerExecutor {
+    const host = describeDockerHost(config);
     return new DockerExecutor({
       docker: createDockerClient(config),
-      description: `docker (${describeDockerHost(config)})`,
+      description: `docker (${host})`,
+      engineName: host,
       options: readDockerExecutorOptions(config),
     });
   }
@@ -49,10 +55,15 @@ export class DockerExecutor implements ReleaseCommandExecutor {
   constructor(args: {
     docker: Docker;
     description: string;
+    /** How messages name the engine, e.g. its address; `description` by default. */
+    engineName?: string;
     options?: Partial<DockerExecutorOptions>;
   }) {
-    const engine = new DockerEngine(args.docker, args.description);
     const options = { ...DEFAULT_DOCKER_EXECUTOR_OPTIONS, ...args.options };
+    const engineName = args.engineName ?? args.description;
+    const engine = new DockerEngine(args.docker, engineName, {
+      callTimeoutMs: options.engineTimeoutMs,
+    });
     this.description = args.description;
     this.puller = new DockerImagePuller(engine, options);
     this.runner = new DockerStepRunner(engine, options);
@@ -63,7 +74,7 @@ export class DockerExecutor implements ReleaseCommandExecutor {
     image: string;
     log(line: string): void;
     signal: AbortSignal;
-  }): Promise<void> {
+  }): Promise<PreparedImage> {
     return this.puller.prepareImage(options);
   }
 

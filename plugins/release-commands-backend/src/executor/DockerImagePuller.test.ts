@@ -1,5 +1,6 @@
 import { ExecutorError } from '@release-commands/backstage-plugin-release-commands-node';
 import Docker from 'dockerode';
+import net from 'node:net';
 import { MISSING_IMAGE, useTestEngine } from '../__testUtils__/useTestEngine';
 import { DockerEngine } from './DockerEngine';
 import { DEFAULT_DOCKER_EXECUTOR_OPTIONS } from './DockerExecutor';
@@ -38,10 +39,13 @@ describe('DockerImagePuller', () => {
       return { done, lines };
     }
 
-    it('uses an image that is present without pulling it', async () => {
+    it('uses an image that is present without pulling it, resolved to its id', async () => {
       const { done, lines } = prepare(createPuller(), image);
 
-      await done;
+      const { Id } = await docker.getImage(image).inspect();
+      // Built on the engine, never pulled: no registry knows it.
+      expect(await done).toEqual({ reference: Id, id: Id });
+      expect(Id).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(lines).toEqual([`Image ${image} is present on the engine`]);
     });
 
@@ -79,6 +83,37 @@ describe('DockerImagePuller', () => {
 
       await expect(done).rejects.toMatchObject({ kind: 'image' });
       expect(lines).toEqual([`Pulling ${image} ...`]);
+    });
+
+    it('gives up a pull that does not finish within the pull timeout', async () => {
+      // A registry that accepts connections and never answers.
+      const sockets: net.Socket[] = [];
+      const registry = net.createServer(socket => sockets.push(socket));
+      await new Promise<void>(resolve =>
+        registry.listen(0, '127.0.0.1', resolve),
+      );
+      const { port } = registry.address() as net.AddressInfo;
+      const silent = `127.0.0.1:${port}/release-commands-test/silent:1`;
+      try {
+        const startedAt = Date.now();
+        const { done, lines } = prepare(
+          createPuller({ pullTimeoutMs: 1500 }),
+          silent,
+        );
+
+        await expect(done).rejects.toMatchObject({
+          name: 'ExecutorError',
+          kind: 'image',
+          message: `Pulling ${silent} did not finish within 1.5s (releaseCommands.docker.pullTimeoutSeconds)`,
+        });
+        expect(Date.now() - startedAt).toBeLessThan(10_000);
+        expect(lines).toEqual([`Pulling ${silent} ...`]);
+        // The engine did try that registry.
+        expect(sockets.length).toBeGreaterThan(0);
+      } finally {
+        sockets.forEach(socket => socket.destroy());
+        registry.close();
+      }
     });
 
     it('fails with kind "engine" when the engine is unreachable', async () => {

@@ -21,10 +21,13 @@ export class DockerLeftoverReaper {
     const { docker } = this.engine;
     let containers: Docker.ContainerInfo[];
     try {
-      containers = await docker.listContainers({
-        all: true,
-        filters: { label: [`${CONTAINER_LABEL.managed}=true`] },
-      });
+      containers = await this.engine.call(abortSignal =>
+        docker.listContainers({
+          all: true,
+          filters: { label: [`${CONTAINER_LABEL.managed}=true`] },
+          abortSignal,
+        }),
+      );
     } catch (error) {
       throw this.engine.error(error, 'engine', 'Listing containers failed');
     }

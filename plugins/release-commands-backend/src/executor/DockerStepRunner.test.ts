@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MISSING_IMAGE, useTestEngine } from '../__testUtils__/useTestEngine';
-import { DockerEngine } from './DockerEngine';
+import { DockerEngine, EngineTolerance } from './DockerEngine';
 import { DEFAULT_DOCKER_EXECUTOR_OPTIONS } from './DockerExecutor';
 import { DockerStepOptions, DockerStepRunner } from './DockerStepRunner';
 
@@ -27,13 +27,17 @@ describe('DockerStepRunner', () => {
   function createRunner(
     options: Partial<DockerStepOptions> = {},
     client = docker,
+    tolerance: Partial<EngineTolerance> = {},
   ) {
-    return new DockerStepRunner(new DockerEngine(client, 'test engine'), {
-      ...DEFAULT_DOCKER_EXECUTOR_OPTIONS,
-      networkMode: 'none',
-      stopGracePeriodSeconds: 2,
-      ...options,
-    });
+    return new DockerStepRunner(
+      new DockerEngine(client, 'test engine', tolerance),
+      {
+        ...DEFAULT_DOCKER_EXECUTOR_OPTIONS,
+        networkMode: 'none',
+        stopGracePeriodSeconds: 2,
+        ...options,
+      },
+    );
   }
 
   type Chunk = { stream: 'stdout' | 'stderr'; text: string };
@@ -75,25 +79,96 @@ describe('DockerStepRunner', () => {
   }
 
   describe('runStep', () => {
-    it('reports the exit code and demuxes stdout from stderr in order', async () => {
+    it('reports the exit code and, with a terminal, the output in the order it was written', async () => {
       const started: string[] = [];
       const result = await runStep(
         createRunner(),
-        ['/bin/sh', '-c', 'echo first; echo oops >&2; echo last; exit 3'],
+        ['/bin/sh', '-c', 'echo out-1; echo err-2 >&2; echo out-3; exit 3'],
         { onStarted: id => started.push(id) },
       );
 
       expect(result.exitCode).toBe(3);
       expect(result.oomKilled).toBe(false);
-      // Order holds per stream only: the engine copies stdout and stderr
-      // separately, and was seen to deliver "oops" before "first".
+      // One stream, as a terminal shows it, with \n line ends.
+      expect(result.stdout).toBe('out-1\nerr-2\nout-3\n');
+      expect(result.stderr).toBe('');
+      expect(started).toEqual([result.workloadId]);
+      expect(await engine.containerExists(result.workloadId)).toBe(false);
+    });
+
+    it('keeps the order across stdout and stderr in 20 runs out of 20 with a terminal', async () => {
+      const runner = createRunner();
+      const outputs: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const { stdout } = await runStep(runner, [
+          '/bin/sh',
+          '-c',
+          'echo out-1; echo err-2 >&2; echo out-3; echo err-4 >&2',
+        ]);
+        outputs.push(stdout);
+      }
+      expect(outputs).toEqual(Array(20).fill('out-1\nerr-2\nout-3\nerr-4\n'));
+    }, 90_000);
+
+    it('tells stdout from stderr without a terminal, in order per stream only', async () => {
+      const result = await runStep(createRunner({ tty: false }), [
+        '/bin/sh',
+        '-c',
+        'echo first; echo oops >&2; echo last; exit 3',
+      ]);
+
+      expect(result.exitCode).toBe(3);
+      // The engine copies stdout and stderr separately, and was seen to
+      // deliver "oops" before "first": the order across them is lost.
       expect(result.chunks.find(c => c.stream === 'stdout')?.text).toMatch(
         /^first\n/,
       );
       expect(result.stdout).toBe('first\nlast\n');
       expect(result.stderr).toBe('oops\n');
-      expect(started).toEqual([result.workloadId]);
-      expect(await engine.containerExists(result.workloadId)).toBe(false);
+    });
+
+    it.each([
+      ['with a terminal', true],
+      ['without one', false],
+    ])(
+      'lets a command that asks for input read end of file, %s',
+      async (_, tty) => {
+        const startedAt = Date.now();
+        const result = await runStep(createRunner({ tty }), [
+          '/bin/sh',
+          '-c',
+          'read answer; echo "read $? [$answer]"; read again; echo "read $?"',
+        ]);
+
+        expect(result.stdout).toBe('read 1 []\nread 1\n');
+        expect(result.exitCode).toBe(0);
+        expect(Date.now() - startedAt).toBeLessThan(20_000);
+      },
+    );
+
+    it('shows the output of a program that buffers without a terminal while it runs, with one', async () => {
+      // grep holds its output back when stdout is a pipe, and writes each
+      // line at once to a terminal.
+      const argv = [
+        '/bin/sh',
+        '-c',
+        '(echo first; sleep 3; echo second) | grep -v nothing',
+      ];
+      async function whenFirstArrives(tty: boolean) {
+        let firstAt = 0;
+        await runStep(createRunner({ tty }), argv, {
+          onOutput: (_stream, chunk) => {
+            if (!firstAt && chunk.toString().includes('first')) {
+              firstAt = Date.now();
+            }
+          },
+        });
+        // How long before the step's end "first" was there to see.
+        return Date.now() - firstAt;
+      }
+
+      expect(await whenFirstArrives(true)).toBeGreaterThan(2000);
+      expect(await whenFirstArrives(false)).toBeLessThan(2000);
     });
 
     it('delivers the first output of every run across 20 sequential runs', async () => {
@@ -183,13 +258,53 @@ describe('DockerStepRunner', () => {
       expect([143, 137]).toContain(result.exitCode);
     });
 
-    it('reports a command killed for exceeding the memory limit', async () => {
-      const result = await runStep(
-        createRunner({ memoryBytes: 16 * 1024 * 1024 }),
-        ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1'],
-      );
+    describe('out of memory', () => {
+      const limited = { memoryBytes: 16 * 1024 * 1024, oomEventGraceMs: 1000 };
+      // Allocating at once, the command can be killed before the engine
+      // watches for it (containerd arms its OOM watch after the start): a
+      // real program starts first, as this one does.
+      const allocate = 'sleep 0.5; dd if=/dev/zero of=/dev/null bs=64M count=1';
 
-      expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
+      it('reports a command killed for exceeding the memory limit', async () => {
+        const result = await runStep(createRunner(limited), [
+          '/bin/sh',
+          '-c',
+          allocate,
+        ]);
+
+        expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
+      });
+
+      // The engine's state is faked; its events are real.
+      it("reports it from the engine's oom event when the engine learnt of it after the exit", async () => {
+        const client = withFaults(docker, {
+          inspect: async real => {
+            const info = await real();
+            return { ...info, State: { ...info.State, OOMKilled: false } };
+          },
+        });
+
+        const result = await runStep(createRunner(limited, client), [
+          '/bin/sh',
+          '-c',
+          allocate,
+        ]);
+
+        expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
+      });
+
+      it.each([
+        ['exit 137', 'exit 137'],
+        ['a kill -9 of its own', 'kill -9 $$'],
+      ])('does not call %s out of memory', async (_, command) => {
+        const result = await runStep(createRunner(limited), [
+          '/bin/sh',
+          '-c',
+          command,
+        ]);
+
+        expect(result).toMatchObject({ exitCode: 137, oomKilled: false });
+      });
     });
 
     it('fails with kind "image" when the image is not on the engine', async () => {
@@ -256,16 +371,145 @@ describe('DockerStepRunner', () => {
         });
       } finally {
         // Removal went through the broken connection too.
-        await proxy.cut();
         await docker.getContainer(workloadId).remove({ force: true });
+        await proxy.close();
       }
+    });
+  });
+
+  describe('an engine that fails now and then', () => {
+    const quick = { retryDelayMs: 100 };
+    const polling = { engineCheckIntervalMs: 300 };
+    const connectionReset = () =>
+      Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const neverAnswers = () => new Promise<never>(() => {});
+
+    it('reports the exit code of a command while the engine was unreachable for a few seconds', async () => {
+      const proxy = await startEngineProxy();
+      let cutAt = 0;
+      let output = '';
+      const result = await runStep(
+        createRunner({}, proxy.docker),
+        // By the time "up" arrives, the start is long answered.
+        ['/bin/sh', '-c', 'sleep 1; echo up; sleep 5; exit 4'],
+        {
+          onOutput: (_stream, chunk) => {
+            output += chunk.toString();
+            if (cutAt) return;
+            cutAt = Date.now();
+            proxy.cut();
+            // Two checks of the default three fail; the third gets through.
+            setTimeout(() => proxy.restore(), 2500);
+          },
+        },
+      ).finally(() => proxy.close());
+
+      expect(result.exitCode).toBe(4);
+      // What the command wrote while its output stream was cut is lost.
+      expect(output).toBe('up\n');
+      expect(Date.now() - cutAt).toBeGreaterThan(2500);
+    });
+
+    // A single failed inspect cannot be caused on a real engine on cue:
+    // these inject it (and its kin) into the real client's answers.
+    it('does not end a healthy command for one failed check', async () => {
+      let checks = 0;
+      const client = withFaults(docker, {
+        // Only the checks tell when the command ends.
+        wait: neverAnswers,
+        inspect: real => {
+          checks++;
+          return checks === 2 ? Promise.reject(connectionReset()) : real();
+        },
+      });
+
+      const result = await runStep(createRunner(polling, client, quick), [
+        '/bin/sh',
+        '-c',
+        'sleep 2; echo done; exit 4',
+      ]);
+
+      expect(checks).toBeGreaterThan(3);
+      expect(result).toMatchObject({ exitCode: 4, stdout: 'done\n' });
+    });
+
+    it('ends the step with an engine error after three failed checks in a row', async () => {
+      let failing = false;
+      const client = withFaults(docker, {
+        wait: neverAnswers,
+        inspect: real => (failing ? Promise.reject(connectionReset()) : real()),
+      });
+
+      const step = runStep(
+        createRunner(polling, client, quick),
+        ['/bin/sh', '-c', 'echo up; sleep 3600'],
+        {
+          onOutput: () => {
+            failing = true;
+          },
+        },
+      );
+
+      await expect(step).rejects.toMatchObject({
+        kind: 'engine',
+        message:
+          'The Docker engine at test engine is unreachable: socket hang up',
+      });
+      // afterEach checks that the container was removed all the same.
+    });
+
+    it('gives up on a check the engine leaves unanswered', async () => {
+      let hanging = false;
+      const client = withFaults(docker, {
+        wait: neverAnswers,
+        inspect: real => (hanging ? neverAnswers() : real()),
+      });
+
+      const startedAt = Date.now();
+      const step = runStep(
+        createRunner(polling, client, { ...quick, callTimeoutMs: 500 }),
+        ['/bin/sh', '-c', 'echo up; sleep 3600'],
+        {
+          onOutput: () => {
+            hanging = true;
+          },
+        },
+      );
+
+      await expect(step).rejects.toMatchObject({
+        kind: 'engine',
+        message:
+          'The Docker engine at test engine is unreachable: no answer within 0.5s',
+      });
+      expect(Date.now() - startedAt).toBeLessThan(20_000);
+    });
+
+    it("takes the exit code from the engine's wait when it no longer answers inspects", async () => {
+      let exited = false;
+      const client = withFaults(docker, {
+        wait: async real => {
+          const answer = await real();
+          exited = true;
+          return answer;
+        },
+        inspect: real => (exited ? Promise.reject(connectionReset()) : real()),
+      });
+
+      const result = await runStep(createRunner({}, client, quick), [
+        '/bin/sh',
+        '-c',
+        'echo done; exit 5',
+      ]);
+
+      expect(result).toMatchObject({ exitCode: 5, oomKilled: false });
     });
   });
 });
 
 /**
  * A client whose connections to the local engine can be cut, as when the
- * engine restarts or the network to a remote one fails.
+ * engine restarts or the network to a remote one fails: cut, every open
+ * connection breaks and new ones are dropped at once, until restored.
  */
 async function startEngineProxy() {
   const engineSocket = process.env.DOCKER_HOST?.startsWith('unix://')
@@ -276,10 +520,9 @@ async function startEngineProxy() {
     `engine-proxy-${randomUUID()}.sock`,
   );
   const sockets = new Set<net.Socket>();
-  let closed: Promise<void> | undefined;
+  let refusing = false;
   const server = net.createServer(client => {
-    // The server may still accept a connection that was queued at the cut.
-    if (closed) {
+    if (refusing) {
       client.destroy();
       return;
     }
@@ -287,6 +530,7 @@ async function startEngineProxy() {
     for (const socket of [client, engine]) {
       sockets.add(socket);
       socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
     }
     client.pipe(engine).pipe(client);
   });
@@ -294,11 +538,49 @@ async function startEngineProxy() {
   return {
     docker: new Docker({ socketPath }),
     cut() {
-      closed ??= new Promise<void>(resolve => {
-        server.close(() => resolve());
-        sockets.forEach(socket => socket.destroy());
-      });
-      return closed;
+      refusing = true;
+      sockets.forEach(socket => socket.destroy());
+    },
+    restore() {
+      refusing = false;
+    },
+    close() {
+      this.cut();
+      return new Promise<void>(resolve => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The real client with faults injected where a real engine cannot be made
+ * to fail on cue: the containers it hands out answer `inspect` and `wait`
+ * through `faults`, which may throw, never answer, or change the answer.
+ */
+function withFaults(
+  docker: Docker,
+  faults: {
+    inspect?(
+      real: () => Promise<Docker.ContainerInspectInfo>,
+    ): Promise<Docker.ContainerInspectInfo>;
+    wait?(real: () => Promise<unknown>): Promise<unknown>;
+  },
+): Docker {
+  const client = new Docker({ modem: docker.modem } as Docker.DockerOptions);
+  const getContainer = client.getContainer.bind(client);
+  client.getContainer = (id: string) => {
+    const container = getContainer(id);
+    const inspect = container.inspect.bind(container);
+    const wait = container.wait.bind(container);
+    if (faults.inspect) {
+      const fault = faults.inspect;
+      container.inspect = ((options?: Docker.ContainerInspectOptions) =>
+        fault(() => inspect(options))) as Docker.Container['inspect'];
+    }
+    if (faults.wait) {
+      const fault = faults.wait;
+      container.wait = (() => fault(() => wait())) as Docker.Container['wait'];
+    }
+    return container;
+  };
+  return client;
 }

@@ -4,17 +4,18 @@ import {
   StepResult,
 } from '@release-commands/backstage-plugin-release-commands-node';
 import Docker from 'dockerode';
-import { Readable, Writable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
+import { attachStepOutput, StepOutput } from './attachStepOutput';
 import { containerLabels } from './containerLabels';
 import { DockerEngine, hasStatus, unlessGone } from './DockerEngine';
+import { oomEventAfterExit } from './oomEventAfterExit';
 import { DockerExecutorOptions } from './readDockerExecutorOptions';
+import { ContainerExit, waitForContainerExit } from './waitForContainerExit';
 
 /** An engine that died may never end the attach stream. */
 const OUTPUT_DRAIN_TIMEOUT_MS = 2000;
 
-/** How often a running step checks that the engine still answers. */
-const ENGINE_CHECK_INTERVAL_MS = 2000;
+/** Exit code of a process killed by SIGKILL, as the kernel does for OOM. */
+const KILLED = 137;
 
 export type DockerStepOptions = Pick<
   DockerExecutorOptions,
@@ -24,12 +25,58 @@ export type DockerStepOptions = Pick<
   | 'networkMode'
   | 'init'
   | 'stopGracePeriodSeconds'
->;
+  | 'tty'
+> & {
+  /** How long after an unexplained exit 137 the engine's `oom` event may come. */
+  oomEventGraceMs?: number;
+  /** How often a running step checks that the engine still answers. */
+  engineCheckIntervalMs?: number;
+};
+
+/**
+ * Stops the container once the step's signal aborts, while `during` waits
+ * for it to exit. A stop that fails would leave that wait on a running
+ * container, so its failure ends the wait too.
+ */
+class StopOnAbort {
+  /** Whether the container is being stopped (or was). */
+  started = false;
+
+  constructor(
+    private readonly signal: AbortSignal,
+    /** Stops the container; `exited` settles once it has. */
+    private readonly stop: (exited: Promise<unknown>) => Promise<void>,
+  ) {}
+
+  async during<T>(exited: Promise<T>): Promise<T> {
+    const { signal } = this;
+    let stop = () => {};
+    const stopFailed = new Promise<never>((_, reject) => {
+      stop = () => {
+        this.started = true;
+        this.stop(exited).catch(reject);
+      };
+    });
+    if (signal.aborted) {
+      stop();
+    } else {
+      signal.addEventListener('abort', stop, { once: true });
+    }
+    try {
+      return await Promise.race([exited, stopFailed]);
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+  }
+}
 
 /**
  * Runs one step in a fresh container: created with the step's labels and
  * limits, attached before it starts, stopped when the step's signal aborts
  * (SIGTERM, then SIGKILL after the grace period), and removed afterwards.
+ * An engine that fails now and then is borne with: a request that is safe
+ * to repeat is tried again, and a running step ends for the engine only
+ * after several failed checks in a row.
  */
 export class DockerStepRunner {
   constructor(
@@ -38,9 +85,10 @@ export class DockerStepRunner {
   ) {}
 
   async runStep(request: StepRequest): Promise<StepResult> {
-    const container = await this.createContainer(request);
+    const tty = request.tty ?? this.options.tty;
+    const container = await this.createContainer(request, tty);
     try {
-      return await this.run(container, request);
+      return await this.run(container, request, tty);
     } finally {
       await this.engine.removeContainer(container).catch(() => {
         // The engine is failing, which the step's own error already says;
@@ -51,33 +99,42 @@ export class DockerStepRunner {
 
   private async createContainer(
     request: StepRequest,
+    tty: boolean,
   ): Promise<Docker.Container> {
     const { memoryBytes, cpus, pidsLimit, networkMode, init } = this.options;
     try {
-      return await this.engine.docker.createContainer({
-        Image: request.image,
-        // Both set, so that the image's ENTRYPOINT never wraps the command.
-        Entrypoint: [request.argv[0]],
-        Cmd: request.argv.slice(1),
-        Env: Object.entries(request.env).map(
-          ([key, value]) => `${key}=${value}`,
-        ),
-        Tty: false,
-        OpenStdin: false,
-        AttachStdout: true,
-        AttachStderr: true,
-        Labels: containerLabels(request.labels),
-        HostConfig: {
-          Memory: memoryBytes,
-          MemorySwap: memoryBytes,
-          NanoCpus: cpus === undefined ? undefined : Math.round(cpus * 1e9),
-          PidsLimit: pidsLimit,
-          NetworkMode: networkMode,
-          Init: init,
-          Privileged: false,
-          SecurityOpt: ['no-new-privileges'],
-        },
-      });
+      // Not repeated on failure: a create whose answer was lost may have
+      // made a container, which then carries labels for the reaper.
+      return await this.engine.call(abortSignal =>
+        this.engine.docker.createContainer({
+          Image: request.image,
+          // Both set, so that the image's ENTRYPOINT never wraps the command.
+          Entrypoint: [request.argv[0]],
+          Cmd: request.argv.slice(1),
+          Env: Object.entries(request.env).map(
+            ([key, value]) => `${key}=${value}`,
+          ),
+          Tty: tty,
+          // With a terminal, stdin is that terminal; attached so that the
+          // command can be told no input comes.
+          OpenStdin: tty,
+          AttachStdin: tty,
+          AttachStdout: true,
+          AttachStderr: true,
+          Labels: containerLabels(request.labels),
+          HostConfig: {
+            Memory: memoryBytes,
+            MemorySwap: memoryBytes,
+            NanoCpus: cpus === undefined ? undefined : Math.round(cpus * 1e9),
+            PidsLimit: pidsLimit,
+            NetworkMode: networkMode,
+            Init: init,
+            Privileged: false,
+            SecurityOpt: ['no-new-privileges'],
+          },
+          abortSignal,
+        }),
+      );
     } catch (error) {
       throw this.engine.error(
         error,
@@ -90,138 +147,143 @@ export class DockerStepRunner {
   private async run(
     container: Docker.Container,
     request: StepRequest,
+    tty: boolean,
   ): Promise<StepResult> {
     // Attached before start, or the first lines would be lost.
-    const output = await this.attachOutput(container, request);
+    const output = await attachStepOutput(this.engine, container, {
+      tty,
+      onOutput: request.onOutput,
+    });
     try {
       request.onStarted?.(container.id);
+      await this.start(container, request);
+      output.endInput();
+      const stop = new StopOnAbort(request.signal, exited =>
+        this.stop(container, exited),
+      );
+      let exit: ContainerExit;
       try {
-        await container.start();
+        exit = await stop.during(
+          waitForContainerExit(this.engine, container, {
+            checkIntervalMs: this.options.engineCheckIntervalMs,
+          }),
+        );
       } catch (error) {
         throw this.engine.error(
           error,
-          'command',
-          `Could not start ${request.argv[0]}`,
+          'engine',
+          'Waiting for the container failed',
         );
       }
-      await this.waitForExit(container, request.signal);
       await settlesWithin(output.ended, OUTPUT_DRAIN_TIMEOUT_MS);
+      return await this.result(container, request, output, {
+        exit,
+        stoppedByUs: stop.started,
+      });
+    } finally {
+      output.close();
+    }
+  }
 
-      let state: Docker.ContainerInspectInfo['State'];
-      try {
-        state = (await container.inspect()).State;
-      } catch (error) {
+  private async start(container: Docker.Container, request: StepRequest) {
+    try {
+      await this.engine.retry(abortSignal =>
+        // 304: an earlier attempt started it, though its answer was lost.
+        unlessStatus(304, container.start({ abortSignal })),
+      );
+    } catch (error) {
+      throw this.engine.error(
+        error,
+        'command',
+        `Could not start ${request.argv[0]}`,
+      );
+    }
+  }
+
+  /** How the container ended, from its state, or the wait's answer when the engine no longer tells. */
+  private async result(
+    container: Docker.Container,
+    request: StepRequest,
+    output: StepOutput,
+    ended: { exit: ContainerExit; stoppedByUs: boolean },
+  ): Promise<StepResult> {
+    let state: Docker.ContainerInspectInfo['State'] | undefined;
+    try {
+      state = (
+        await this.engine.retry(abortSignal =>
+          container.inspect({ abortSignal }),
+        )
+      ).State;
+    } catch (error) {
+      if (ended.exit.statusCode === undefined) {
         throw this.engine.error(
           error,
           'engine',
           'Inspecting the container failed',
         );
       }
-      const execFailure =
-        this.options.init && state.ExitCode !== 0
-          ? initExecFailure(output.stderrHead())
-          : undefined;
-      if (execFailure) {
-        throw new ExecutorError(
-          `Could not start ${request.argv[0]}: ${execFailure}`,
-          'command',
-        );
-      }
-      return {
-        exitCode: state.ExitCode,
-        oomKilled: state.OOMKilled,
-        workloadId: container.id,
-      };
-    } finally {
-      output.close();
     }
-  }
-
-  private async attachOutput(
-    container: Docker.Container,
-    request: StepRequest,
-  ) {
-    let stream: Readable;
-    try {
-      stream = (await container.attach({
-        stream: true,
-        stdout: true,
-        stderr: true,
-      })) as unknown as Readable;
-    } catch (error) {
-      throw this.engine.error(
-        error,
-        'engine',
-        'Attaching to the container failed',
+    const exitCode = state?.ExitCode ?? ended.exit.statusCode!;
+    const execFailure =
+      this.options.init && exitCode !== 0
+        ? initExecFailure(output.head())
+        : undefined;
+    if (execFailure) {
+      throw new ExecutorError(
+        `Could not start ${request.argv[0]}: ${execFailure}`,
+        'command',
       );
     }
-    let stderrHead = '';
-    const sink = (name: 'stdout' | 'stderr') =>
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          if (name === 'stderr' && stderrHead.length < 1024) {
-            stderrHead += chunk.toString();
-          }
-          request.onOutput(name, chunk);
-          done();
-        },
-      });
-    // A broken connection is reported by wait(); here it only ends the output.
-    const ended = new Promise<void>(resolve => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', () => resolve());
-    });
-    this.engine.docker.modem.demuxStream(
-      stream,
-      sink('stdout'),
-      sink('stderr'),
-    );
     return {
-      ended,
-      stderrHead: () => stderrHead,
-      close: () => stream.destroy(),
+      exitCode,
+      oomKilled: await this.outOfMemory(container, state, ended.stoppedByUs),
+      workloadId: container.id,
     };
   }
 
-  /** Waits for the container to exit, stopping it once `signal` aborts. */
-  private async waitForExit(container: Docker.Container, signal: AbortSignal) {
-    const watchdog = new AbortController();
-    const exited = Promise.race([
-      container.wait(),
-      pollUntilStopped(container, watchdog.signal),
-    ]);
-    let stop = () => {};
-    // A stop that fails would leave wait() hanging on a running container.
-    const stopFailed = new Promise<never>((_, reject) => {
-      stop = () => void this.stop(container, exited).catch(reject);
-    });
-    if (signal.aborted) {
-      stop();
-    } else {
-      signal.addEventListener('abort', stop, { once: true });
+  /**
+   * Whether the kernel killed the command at the memory limit, as far as
+   * the engine tells: its state says so when it learnt of the kill before
+   * the exit, and its `oom` event when it learnt of it after.
+   */
+  private async outOfMemory(
+    container: Docker.Container,
+    state: Docker.ContainerInspectInfo['State'] | undefined,
+    stoppedByUs: boolean,
+  ): Promise<boolean> {
+    if (!state) return false;
+    if (state.OOMKilled) return true;
+    // Only a killed command under a memory limit can have been, and one
+    // this step stopped was killed by its stop.
+    if (
+      state.ExitCode !== KILLED ||
+      this.options.memoryBytes === undefined ||
+      stoppedByUs
+    ) {
+      return false;
     }
-    try {
-      await Promise.race([exited, stopFailed]);
-    } catch (error) {
-      throw this.engine.error(
-        error,
-        'engine',
-        'Waiting for the container failed',
-      );
-    } finally {
-      signal.removeEventListener('abort', stop);
-      watchdog.abort();
-    }
+    return oomEventAfterExit(
+      this.engine,
+      container,
+      state,
+      this.options.oomEventGraceMs,
+    );
   }
 
   /** SIGTERM, then SIGKILL when the command outlives the grace period. */
   private async stop(container: Docker.Container, exited: Promise<unknown>) {
-    await killIfRunning(container, 'SIGTERM');
+    await this.kill(container, 'SIGTERM');
     const graceMs = this.options.stopGracePeriodSeconds * 1000;
     if (!(await settlesWithin(exited, graceMs))) {
-      await killIfRunning(container, 'SIGKILL');
+      await this.kill(container, 'SIGKILL');
     }
+  }
+
+  private async kill(container: Docker.Container, signal: string) {
+    // 409: the container is not running (any more).
+    await unlessGone(
+      this.engine.retry(abortSignal => container.kill({ signal, abortSignal })),
+    );
   }
 }
 
@@ -235,29 +297,13 @@ function initExecFailure(stderrHead: string): string | undefined {
   )?.[1];
 }
 
-/**
- * Dockerode's wait() never settles when the connection drops after the engine
- * sent the response headers (it does so at once), as on an engine restart or
- * a network failure to a remote engine. Asking now and then notices both.
- */
-async function pollUntilStopped(
-  container: Docker.Container,
-  signal: AbortSignal,
-): Promise<void> {
-  for (;;) {
-    // Aborted once wait() has answered: the delay rejects, the loop ends.
-    await delay(ENGINE_CHECK_INTERVAL_MS, undefined, { signal }).catch(
-      () => {},
-    );
-    if (signal.aborted) return;
-    const { State } = await container.inspect();
-    if (!State.Running) return;
+/** Settles `action`, taking the engine's `status` answer for success. */
+async function unlessStatus(status: number, action: Promise<unknown>) {
+  try {
+    await action;
+  } catch (error) {
+    if (!hasStatus(error, status)) throw error;
   }
-}
-
-async function killIfRunning(container: Docker.Container, signal: string) {
-  // 409: the container is not running (any more).
-  await unlessGone(container.kill({ signal }));
 }
 
 /** True when `promise` settles within `ms`, false when time runs out first. */

@@ -22,6 +22,9 @@ describe('readDockerExecutorOptions', () => {
         networkMode: 'none',
         stopGracePeriodSeconds: 3,
         init: false,
+        tty: false,
+        pullTimeoutSeconds: 120,
+        engineTimeoutSeconds: 2.5,
       }),
     ).toEqual({
       pullPolicy: 'never',
@@ -32,6 +35,9 @@ describe('readDockerExecutorOptions', () => {
       networkMode: 'none',
       stopGracePeriodSeconds: 3,
       init: false,
+      tty: false,
+      pullTimeoutMs: 120_000,
+      engineTimeoutMs: 2500,
     });
     expect(read({})).toEqual({});
   });
@@ -42,6 +48,11 @@ describe('readDockerExecutorOptions', () => {
     [{ pullPolicy: 'sometimes' }, 'releaseCommands.docker.pullPolicy'],
     [{ cpus: 0 }, 'releaseCommands.docker.cpus'],
     [{ pidsLimit: 1.5 }, 'releaseCommands.docker.pidsLimit'],
+    [{ pullTimeoutSeconds: 0 }, 'releaseCommands.docker.pullTimeoutSeconds'],
+    [
+      { engineTimeoutSeconds: -1 },
+      'releaseCommands.docker.engineTimeoutSeconds',
+    ],
   ])('rejects %j naming %s', (docker, key) => {
     expect(() => read(docker)).toThrow(key);
   });

@@ -15,6 +15,10 @@ export type RegistryCredentials = {
 export type DockerExecutorOptions = {
   pullPolicy: PullPolicy;
   registries: RegistryCredentials[];
+  /** How long a pull may take before the run fails. */
+  pullTimeoutMs: number;
+  /** How long one short engine request may go unanswered before it counts as failed. */
+  engineTimeoutMs: number;
   /** Memory limit in bytes, swap included (the container gets no swap). */
   memoryBytes?: number;
   cpus?: number;
@@ -24,6 +28,8 @@ export type DockerExecutorOptions = {
   stopGracePeriodSeconds: number;
   /** docker-init as PID 1, so that SIGTERM reaches the command. */
   init: boolean;
+  /** A pseudo-terminal for each command, unless the step says otherwise. */
+  tty: boolean;
 };
 
 const PULL_POLICIES: PullPolicy[] = ['if-not-present', 'always', 'never'];
@@ -69,6 +75,15 @@ export function readDockerExecutorOptions(
       `${key('stopGracePeriodSeconds')} must be zero or more, got ${grace}`,
     );
   }
+  const seconds = (name: string) => {
+    const value = docker.getOptionalNumber(name);
+    if (value !== undefined && !(value > 0 && Number.isFinite(value))) {
+      throw new Error(
+        `${key(name)} must be a positive number of seconds, got ${value}`,
+      );
+    }
+    return value === undefined ? undefined : value * 1000;
+  };
 
   return dropUndefined({
     pullPolicy: pullPolicy as PullPolicy | undefined,
@@ -84,6 +99,9 @@ export function readDockerExecutorOptions(
     networkMode: docker.getOptionalString('networkMode'),
     stopGracePeriodSeconds: grace,
     init: docker.getOptionalBoolean('init'),
+    tty: docker.getOptionalBoolean('tty'),
+    pullTimeoutMs: seconds('pullTimeoutSeconds'),
+    engineTimeoutMs: seconds('engineTimeoutSeconds'),
   });
 }
 

@@ -9,6 +9,7 @@ import {
   RunStep,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import {
+  PreparedImage,
   ReleaseCommandExecutor,
   StepResult,
 } from '@release-commands/backstage-plugin-release-commands-node';
@@ -54,6 +55,8 @@ export class RunExecution {
   private masker: SecretMasker | undefined;
   private readonly log: RunLog;
   private readonly total: number;
+  /** What every step starts from: the image as resolved before the first. */
+  private stepImage: string;
   private readonly signal: AbortSignal;
   private readonly deadline = new AbortController();
   /** Aborted when the execution is over: nothing of it runs on. */
@@ -72,6 +75,7 @@ export class RunExecution {
       ownerInstance: context.instanceId,
     });
     this.total = run.steps.length;
+    this.stepImage = run.image;
     this.signal = AbortSignal.any([signal, this.deadline.signal]);
   }
 
@@ -217,8 +221,9 @@ export class RunExecution {
       return { ...secretsMissingVerdict(run.envKeys), skippedFrom: 0 };
     }
 
+    let prepared: PreparedImage | void;
     try {
-      await context.executor.prepareImage({
+      prepared = await context.executor.prepareImage({
         image: run.image,
         log: line => this.log.system(line),
         signal,
@@ -230,6 +235,22 @@ export class RunExecution {
           : imageFailedVerdict(error)),
         skippedFrom: 0,
       };
+    }
+    if (prepared) {
+      // Resolved once: a tag moved during the run changes no later step.
+      this.stepImage = prepared.reference;
+      const { id = null, digest = null } = prepared;
+      try {
+        await this.write(
+          'record the image',
+          () => context.runsStore.setRunImage(run.id, { id, digest }),
+          signal,
+        );
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        return { ...stoppedVerdict(signal.reason, undefined), skippedFrom: 0 };
+      }
+      this.log.system(describePreparedImage(run.image, prepared));
     }
 
     for (const step of run.steps) {
@@ -287,7 +308,7 @@ export class RunExecution {
     let failure: unknown;
     try {
       result = await executor.runStep({
-        image: run.image,
+        image: this.stepImage,
         argv: commandArgv(step.command),
         env: { ...this.env, [RELEASE_COMMAND_ENV_VAR]: '1' },
         labels: {
@@ -335,4 +356,12 @@ export class RunExecution {
     );
     return judged.verdict;
   }
+}
+
+/** `Image shop:1 is sha256:...; every step runs it`, for the log's heading. */
+function describePreparedImage(image: string, prepared: PreparedImage): string {
+  const resolved = prepared.id ?? prepared.reference;
+  const digest =
+    prepared.digest && prepared.digest !== image ? ` (${prepared.digest})` : '';
+  return `Image ${image} is ${resolved}${digest}; every step runs it`;
 }

@@ -1,6 +1,7 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConflictError } from '@backstage/errors';
 import {
+  PreparedImage,
   ReleaseCommandExecutor,
   StepRequest,
   StepResult,
@@ -31,18 +32,23 @@ class ScriptedExecutor implements ReleaseCommandExecutor {
   maxRunning = 0;
   readonly started: string[] = [];
   readonly envs: Array<Record<string, string>> = [];
+  readonly images: string[] = [];
+  /** What prepareImage resolves images to; nothing by default. */
+  prepared?: PreparedImage;
 
   async prepareImage(options: { image: string; log(line: string): void }) {
     if (options.image.startsWith('missing')) {
       throw new Error(`Image ${options.image} is not present`);
     }
     options.log(`Image ${options.image} is present`);
+    return this.prepared;
   }
 
   async runStep(request: StepRequest): Promise<StepResult> {
     const script = request.argv[request.argv.length - 1];
     this.started.push(`${request.labels.runId}:${script}`);
     this.envs.push(request.env);
+    this.images.push(request.image);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     request.onStarted?.(`fake-${request.labels.step}`);
@@ -181,6 +187,47 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     expect(log).toMatch(
       /^===== docker release commands =====\n2 release commands of component:default\/shop on shop:1 \(environment production, triggered by external:ci, scripted executor\)\nImage shop:1 is present\n\[1\/2\] Migrate database: print Applying 0001_initial\.\.\. OK\nApplying 0001_initial\.\.\. OK\n\[1\/2\] Migrate database passed \(exit 0, \d+\.\ds\)\n\[2\/2\] Collect: print done\ndone\n\[2\/2\] Collect passed \(exit 0, \d+\.\ds\)\nRelease commands passed: 2 commands succeeded in \d+\.\ds\. The deployment may proceed\.\n$/,
     );
+    await orchestrator.stop();
+  });
+
+  it('runs every step on the image as the executor resolved it, and records it', async () => {
+    const { orchestrator, runsStore, executor, setCommands, logOf, deploy } =
+      await setUp();
+    const id = `sha256:${'c'.repeat(64)}`;
+    const digest = `registry.example.com/shop@sha256:${'d'.repeat(64)}`;
+    executor.prepared = { reference: id, id, digest };
+    await setCommands(SHOP, [
+      { label: 'One', command: 'print 1' },
+      { label: 'Two', command: 'print 2' },
+    ]);
+    const run = await deploy();
+    await orchestrator.idle();
+
+    expect(executor.images).toEqual([id, id]);
+    expect(await runsStore.getRun(run.id)).toMatchObject({
+      status: 'succeeded',
+      image: 'shop:1',
+      imageId: id,
+      imageDigest: digest,
+    });
+    expect(await logOf(run.id)).toContain(
+      `Image shop:1 is present\nImage shop:1 is ${id} (${digest}); every step runs it\n[1/2] One: print 1\n`,
+    );
+    await orchestrator.stop();
+  });
+
+  it('runs the image as asked, and records no id, when the executor resolves none', async () => {
+    const { orchestrator, runsStore, executor, setCommands, deploy } =
+      await setUp();
+    await setCommands(SHOP, [{ label: 'One', command: 'print 1' }]);
+    const run = await deploy();
+    await orchestrator.idle();
+
+    expect(executor.images).toEqual(['shop:1']);
+    expect(await runsStore.getRun(run.id)).toMatchObject({
+      imageId: null,
+      imageDigest: null,
+    });
     await orchestrator.stop();
   });
 

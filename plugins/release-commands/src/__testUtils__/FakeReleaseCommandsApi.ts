@@ -79,6 +79,9 @@ export function aRun(overrides: Partial<ReleaseCommandRun>): ReleaseCommandRun {
     entityRef: ENTITY_REF,
     environment: 'default',
     image: 'release-commands-demo/shop:1',
+    imageId:
+      'sha256:d0a1c39d6edf1f1a4f0cbb3e5e55e3b1e0c6f5d6a7b8c9d0e1f2a3b4c5d6e7f8',
+    imageDigest: null,
     status: 'succeeded',
     trigger: 'pipeline',
     triggeredBy: 'plugin:ci',

@@ -128,6 +128,13 @@ describe('RunPage', () => {
     expect(
       await screen.findByText('Run on release-commands-demo/shop:1'),
     ).toBeInTheDocument();
+    // The image every step runs, as resolved before the first.
+    expect(screen.getByText(api.runs[0].imageId!)).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        /release-commands-demo\/shop:1 as resolved before the first step; every step ran it/,
+      ),
+    ).toBeInTheDocument();
     expect(
       within(screen.getByTestId('step-1')).getByText('Running'),
     ).toBeInTheDocument();
@@ -271,6 +278,30 @@ describe('RunPage', () => {
     await waitFor(() =>
       expect(screen.queryByRole('button', { name: /Cancel/ })).toBeNull(),
     );
+  });
+
+  it('shows the repository digest of a pulled image', async () => {
+    const digest = `registry.example.com/shop@sha256:${'e'.repeat(64)}`;
+    const api = new FakeReleaseCommandsApi({
+      runs: [aRun({ id: RUN_ID, imageDigest: digest })],
+    });
+    controllableLog(api);
+    await renderRunPage(api);
+
+    expect(await screen.findByText(digest)).toBeInTheDocument();
+  });
+
+  it('shows no image id before the image is resolved', async () => {
+    const api = new FakeReleaseCommandsApi({
+      runs: [{ ...runningRun(), imageId: null }],
+    });
+    controllableLog(api);
+    await renderRunPage(api);
+
+    expect(
+      await screen.findByText('Run on release-commands-demo/shop:1'),
+    ).toBeInTheDocument();
+    expect(screen.queryByText('Image id')).toBeNull();
   });
 
   it('says when there is no such run', async () => {

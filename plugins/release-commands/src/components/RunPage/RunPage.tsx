@@ -178,6 +178,21 @@ function RunSummary(props: { run: ReleaseCommandRun; onChanged: () => void }) {
       <dl className={classes.facts}>
         <dt>Entity</dt>
         <dd>{run.entityRef}</dd>
+        {run.imageId && (
+          <>
+            <dt>Image id</dt>
+            <dd>
+              <code>{run.imageId}</code>
+              {run.imageDigest && (
+                <>
+                  {' '}
+                  (<code>{run.imageDigest}</code>)
+                </>
+              )}
+              : {run.image} as resolved before the first step; every step ran it
+            </dd>
+          </>
+        )}
         <dt>Environment</dt>
         <dd>{run.environment}</dd>
         <dt>Triggered by</dt>

@@ -1,0 +1,120 @@
+import { StepRequest } from '@release-commands/backstage-plugin-release-commands-node';
+import Docker from 'dockerode';
+import { Duplex, Writable } from 'node:stream';
+import { DockerEngine } from './DockerEngine';
+import { TerminalLineEnds } from './TerminalLineEnds';
+
+/**
+ * What a terminal's reader gets for each of the first reads of a command
+ * that asks for input: end of file, as it would from an empty stdin, so a
+ * prompt fails at once rather than waiting for the step's timeout. (In the
+ * terminal's line mode one end-of-file character ends one read.)
+ */
+const END_OF_INPUT = Buffer.alloc(8, 0x04);
+
+/** How much of the start of the output is kept to read tini's messages. */
+const HEAD_BYTES = 1024;
+
+/** The output of a step's container, attached before it starts. */
+export type StepOutput = {
+  /** Settles once the engine ends the output or the connection breaks. */
+  ended: Promise<void>;
+  /**
+   * The start of what the container wrote to stderr (to its terminal, when
+   * it has one), where docker-init reports an executable it could not start.
+   */
+  head(): string;
+  /** Tells a command that reads its terminal that no input comes. */
+  endInput(): void;
+  /** Detaches, emitting what was held back. */
+  close(): void;
+};
+
+/**
+ * Attaches to a created container's output: demultiplexed into stdout and
+ * stderr without a terminal; with one, a single stream in the order it was
+ * written, reported as stdout with its line ends turned back into `\n`.
+ */
+export async function attachStepOutput(
+  engine: DockerEngine,
+  container: Docker.Container,
+  options: { tty: boolean; onOutput: StepRequest['onOutput'] },
+): Promise<StepOutput> {
+  const { tty, onOutput } = options;
+  let stream: Duplex;
+  try {
+    stream = await attach(engine, container, tty);
+  } catch (error) {
+    throw engine.error(error, 'engine', 'Attaching to the container failed');
+  }
+
+  let head = '';
+  const keepHead = (chunk: Buffer) => {
+    if (head.length < HEAD_BYTES) head += chunk.toString();
+  };
+  // A broken connection is reported by the wait; here it only ends the output.
+  const ended = new Promise<void>(resolve => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+  });
+
+  let flush = () => {};
+  if (tty) {
+    const lineEnds = new TerminalLineEnds();
+    const emit = (chunk: Buffer) => {
+      if (chunk.length > 0) onOutput('stdout', chunk);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      keepHead(chunk);
+      emit(lineEnds.push(chunk));
+    });
+    flush = () => emit(lineEnds.flush());
+    ended.then(flush);
+  } else {
+    const sink = (name: 'stdout' | 'stderr') =>
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          if (name === 'stderr') keepHead(chunk);
+          onOutput(name, chunk);
+          done();
+        },
+      });
+    engine.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
+  }
+
+  return {
+    ended,
+    head: () => head,
+    endInput() {
+      if (tty && stream.writable) stream.write(END_OF_INPUT, () => {});
+    },
+    close() {
+      stream.destroy();
+      flush();
+      flush = () => {};
+    },
+  };
+}
+
+/**
+ * The attach request; the stream it answers with lives as long as the
+ * container, and is only written to with a terminal.
+ */
+async function attach(
+  engine: DockerEngine,
+  container: Docker.Container,
+  tty: boolean,
+): Promise<Duplex> {
+  return (await engine.call(abortSignal =>
+    container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      // With a terminal, stdin is the terminal too: attached, so that
+      // endInput() can write to it.
+      ...(tty ? { stdin: true, hijack: true } : {}),
+      abortSignal,
+    } as Docker.ContainerAttachOptions),
+  )) as unknown as Duplex;
+}
