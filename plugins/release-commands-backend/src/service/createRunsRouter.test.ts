@@ -364,7 +364,11 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     await setCommands(api, [
       {
         label: 'Allocate',
-        command: 'dd if=/dev/zero of=/dev/null bs=64M count=1',
+        // After a moment, as any real program does: one killed in its first
+        // milliseconds, before the engine watches the container's memory
+        // (containerd arms that watch just after the process started), is
+        // never known to the engine as out of memory (see the README).
+        command: 'sleep 0.5; dd if=/dev/zero of=/dev/null bs=64M count=1',
       },
     ]);
     const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
