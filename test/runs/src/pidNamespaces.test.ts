@@ -5,6 +5,7 @@ import {
   startBackendProcess,
 } from '@release-commands/test-utils';
 import Docker from 'dockerode';
+import knexFactory from 'knex';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { labelledContainers, runsApi, waitFor } from './runs';
@@ -26,6 +27,27 @@ describe('two backends with the same host name in separate pid namespaces, on Po
   let image: string;
   let a: BackendProcess;
   let b: BackendProcess;
+  const databasePrefix = `rc_ns_${randomBytes(4).toString('hex')}_`;
+
+  /** When the database last heard from the run's owner, and when it ended it. */
+  async function leaseTimes(runId: string) {
+    const url = new URL(
+      process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING!,
+    );
+    url.pathname = `/${databasePrefix}release-commands`;
+    const knex = knexFactory({ client: 'pg', connection: url.toString() });
+    try {
+      const row = await knex('release_command_runs')
+        .where({ id: runId })
+        .first('heartbeat_at', 'finished_at');
+      return {
+        heartbeatAt: new Date(row.heartbeat_at).getTime(),
+        finishedAt: new Date(row.finished_at).getTime(),
+      };
+    } finally {
+      await knex.destroy();
+    }
+  }
 
   beforeAll(async () => {
     if (process.getuid?.() !== 0) {
@@ -35,7 +57,7 @@ describe('two backends with the same host name in separate pid namespaces, on Po
     image = await buildBusyboxImage(docker);
     const shared = {
       database: 'postgres' as const,
-      databasePrefix: `rc_ns_${randomBytes(4).toString('hex')}_`,
+      databasePrefix,
       wrapper: ['unshare', '--pid', '--fork', '--mount-proc'],
       releaseCommands: {
         runs: {
@@ -135,14 +157,22 @@ describe('two backends with the same host name in separate pid namespaces, on Po
     await new Promise(resolve => setTimeout(resolve, 3000));
     const after = await apiB.getRun(run.id);
     const logAfter = await apiB.log(run.id);
+    const lease = await leaseTimes(run.id);
     process.stdout.write(
-      `frozen backend: run interrupted ${interruptedAfterMs} ms after SIGSTOP (stale window ${STALE_SECONDS} s), container removed after ${removedAfterMs} ms; thawed ${
+      `frozen backend: run interrupted ${interruptedAfterMs} ms after SIGSTOP and ${
+        lease.finishedAt - lease.heartbeatAt
+      } ms after its last heartbeat (stale window ${STALE_SECONDS} s), container removed after ${removedAfterMs} ms; thawed ${
         Date.now() - thawedAt
       } ms ago: run ${after.status}, log ${
         logAfter === logBefore ? 'unchanged' : 'CHANGED'
       } (${logAfter.length} bytes)\n`,
     );
-    expect(interruptedAfterMs).toBeGreaterThanOrEqual(STALE_SECONDS * 1000);
+    // Not before the stale window had passed since the frozen backend's
+    // last heartbeat, both on the database's clock (that heartbeat came up
+    // to an interval before SIGSTOP, so the test's own clock cannot tell).
+    expect(lease.finishedAt - lease.heartbeatAt).toBeGreaterThanOrEqual(
+      STALE_SECONDS * 1000,
+    );
     expect(interrupted).toMatchObject({
       status: 'interrupted',
       steps: [{ status: 'interrupted' }, { status: 'skipped' }],
