@@ -32,10 +32,16 @@ describe('startProcessGroup', () => {
       ['-c', `echo started; sleep 300 & echo $! > ${pidFile}; wait`],
       { cwd: dir, env: process.env, logFile },
     );
-    await group.waitFor('the child', async () => fs.existsSync(pidFile), {
+    // The whole line: the shell creates the file before it writes to it,
+    // and an empty one would read as pid 0 (this very process group).
+    const written = () =>
+      fs.existsSync(pidFile) &&
+      /^\d+\n$/.test(fs.readFileSync(pidFile, 'utf8'));
+    await group.waitFor('the child', async () => written(), {
       until: Date.now() + 10_000,
     });
     const child = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(child).toBeGreaterThan(1);
     expect(alive(child)).toBe(true);
 
     await group.stop();
