@@ -347,14 +347,15 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     const run = await store.createRun(
       newRun({
         ownerInstance: 'dead',
-        steps: [{ label: 'Quick', command: 'quick', timeoutSeconds: 1 }],
+        steps: [{ label: 'Quick', command: 'quick', timeoutSeconds: 3 }],
       }),
     );
     await store.claimQueuedRuns({ instanceId: 'dead', maxRunning: 4 });
     await store.startStep(run.id, 0);
     await store.interruptStaleRuns({ staleAfterMs: 0, workloadGraceMs: 200 });
+    // Asked well within the 3.2 s the lock lasts.
     expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([]);
-    await new Promise(resolve => setTimeout(resolve, 1300));
+    await new Promise(resolve => setTimeout(resolve, 3300));
     expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([
       run.id,
     ]);
