@@ -89,30 +89,46 @@ function rssSampler(pid: number) {
  * stopped: what a portal user waits for while the deploys print.
  */
 function latencyProbe(backend: BackendProcess) {
-  const latencies: number[] = [];
+  const latencies: number[] & { errors?: string[] } = [];
+  const errors: string[] = [];
   let running = true;
   const done = (async () => {
     while (running) {
-      const [took, res] = await timed(() =>
-        backend.api('/entities/component/default/probe/commands'),
-      );
-      await res.arrayBuffer();
-      if (!res.ok) throw new Error(`probe: ${res.status}`);
-      latencies.push(took);
+      try {
+        const [took, res] = await timed(async () => {
+          const r = await backend.api(
+            '/entities/component/default/probe/commands',
+          );
+          await r.arrayBuffer();
+          return r;
+        });
+        if (res.ok) latencies.push(took);
+        else errors.push(`HTTP ${res.status}`);
+      } catch (error) {
+        // A failed request is a figure too (seen: ECONNRESET under load).
+        errors.push(String((error as Error).cause ?? error));
+      }
       await new Promise(resolve => setTimeout(resolve, 10));
     }
   })();
   return async () => {
     running = false;
     await done;
+    latencies.errors = errors;
     return latencies;
   };
 }
 
-const describeLatencies = (latencies: number[]) =>
+const describeLatencies = (latencies: number[] & { errors?: string[] }) =>
   `p50 ${ms(median(latencies))}, p99 ${ms(percentile(latencies, 99))}, max ${ms(
     Math.max(...latencies),
-  )} (${latencies.length} requests)`;
+  )} (${latencies.length} requests${
+    latencies.errors?.length
+      ? `, ${latencies.errors.length} failed: ${[
+          ...new Set(latencies.errors),
+        ].join('; ')}`
+      : ''
+  })`;
 
 async function setCommands(
   backend: BackendProcess,
@@ -257,7 +273,13 @@ async function scenarioLoad(
   let cut = 0;
   for (const run of followed) {
     const stored = await storedLog(backend, run.id);
-    if (run.status === 'succeeded' && run.sha256 === stored.sha256) complete++;
+    // Cut at the cap, the stored log keeps less than a live follower saw.
+    if (
+      run.status === 'succeeded' &&
+      (stored.cut ? run.bytes >= stored.bytes : run.sha256 === stored.sha256)
+    ) {
+      complete++;
+    }
     if (stored.cut) cut++;
   }
   console.log(
@@ -268,7 +290,7 @@ async function scenarioLoad(
     )} MB/s)\n` +
       `    probe idle:    ${describeLatencies(idle)}\n` +
       `    probe loaded:  ${describeLatencies(loaded)} (goal p99 <= 50 ms)\n` +
-      `    followers complete (byte-identical to the stored log): ${complete}/${DEPLOYS}; logs cut at the cap: ${cut}/${DEPLOYS}; RSS growth ${growth.toFixed(
+      `    followers that saw the end and all that was kept: ${complete}/${DEPLOYS}; logs cut at the cap: ${cut}/${DEPLOYS}; RSS growth ${growth.toFixed(
         0,
       )} MiB`,
   );
@@ -280,7 +302,8 @@ async function scenarioFollowers(
   image: string,
   counter?: Awaited<ReturnType<typeof transactionCounter>>,
 ) {
-  const BYTES = 20_000_000;
+  // Under the 10 MiB cap, so that every follower can match the stored log.
+  const BYTES = 8_000_000;
   for (const followers of [1, 100]) {
     const entity = `followed-${randomBytes(3).toString('hex')}`;
     await setCommands(backend, entity, [
