@@ -67,8 +67,13 @@ async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
 }
 
 function rssKiB(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+  // Not fatal: an uncaught error here would leave the backend running.
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** Samples the backend's RSS until stopped; returns the peak growth in MiB. */
