@@ -94,30 +94,8 @@ describe('releaseCommandsPlugin', () => {
         ],
       });
       const startUpMs = Date.now() - startedAt;
-      const auth = mockCredentials.user.header('user:default/ada');
-      const base = '/api/release-commands/entities/component/default/shop';
-      await request(server)
-        .put(`${base}/commands`)
-        .set('Authorization', auth)
-        .send({
-          revision: 0,
-          commands: [{ label: 'Migrate', command: 'migrate' }],
-        })
-        .expect(200);
-
       // A run fails in bounded time, saying why.
-      const { body: run } = await request(server)
-        .post(`${base}/runs`)
-        .set('Authorization', auth)
-        .send({ image: 'shop:1' })
-        .expect(202);
-      let ended = run;
-      await eventually(async () => {
-        ({ body: ended } = await request(server)
-          .get(`/api/release-commands/runs/${run.id}`)
-          .set('Authorization', auth));
-        return !['queued', 'running'].includes(ended.status);
-      }, 30_000);
+      const { ended } = await deployAndWait(server, 30_000);
       expect(ended.status).toBe('failed');
       expect(ended.reason).toBe(
         `The Docker engine at unix://${silent.path} is unreachable: no answer within 1.0s.`,
@@ -164,31 +142,8 @@ describe('releaseCommandsPlugin', () => {
     const { server } = await startTestBackend({
       features: [releaseCommandsPlugin, module],
     });
-    const auth = mockCredentials.user.header('user:default/ada');
-    const base = '/api/release-commands/entities/component/default/shop';
-    await request(server)
-      .put(`${base}/commands`)
-      .set('Authorization', auth)
-      .send({
-        revision: 0,
-        commands: [{ label: 'Migrate', command: 'migrate' }],
-      })
-      .expect(200);
-    const { body: run } = await request(server)
-      .post(`${base}/runs`)
-      .set('Authorization', auth)
-      .send({ image: 'shop:1' })
-      .expect(202);
-    let status = run.status;
-    for (let i = 0; i < 100 && ['queued', 'running'].includes(status); i++) {
-      await new Promise(resolve => setTimeout(resolve, 50));
-      ({
-        body: { status },
-      } = await request(server)
-        .get(`/api/release-commands/runs/${run.id}`)
-        .set('Authorization', auth));
-    }
-    expect(status).toBe('succeeded');
+    const { ended: run, auth } = await deployAndWait(server, 10_000);
+    expect(run.status).toBe('succeeded');
     expect(seen.map(s => s.argv)).toEqual([['/bin/sh', '-c', 'migrate']]);
     const log = await request(server)
       .get(`/api/release-commands/runs/${run.id}/logs`)
@@ -293,6 +248,36 @@ describe('releaseCommandsPlugin', () => {
     ).rejects.toThrow(/releaseCommands.runs.retention must be at least 1 hour/);
   });
 });
+
+/**
+ * Gives the shop one command, deploys it as a user and waits for the run
+ * to end; the run as it ended.
+ */
+async function deployAndWait(
+  server: Parameters<typeof request>[0],
+  timeoutMs: number,
+) {
+  const auth = mockCredentials.user.header('user:default/ada');
+  const base = '/api/release-commands/entities/component/default/shop';
+  await request(server)
+    .put(`${base}/commands`)
+    .set('Authorization', auth)
+    .send({ revision: 0, commands: [{ label: 'Migrate', command: 'migrate' }] })
+    .expect(200);
+  const { body: run } = await request(server)
+    .post(`${base}/runs`)
+    .set('Authorization', auth)
+    .send({ image: 'shop:1' })
+    .expect(202);
+  let ended = run;
+  await eventually(async () => {
+    ({ body: ended } = await request(server)
+      .get(`/api/release-commands/runs/${run.id}`)
+      .set('Authorization', auth));
+    return !['queued', 'running'].includes(ended.status);
+  }, timeoutMs);
+  return { ended, auth };
+}
 
 /** Resolves once `check` holds, or throws after `timeoutMs`. */
 async function eventually(
