@@ -146,4 +146,94 @@ describe('SecretMasker', () => {
     expect(masker.push('stdout', Buffer.from('€').subarray(0, 2))).toBe('');
     expect(masker.flush('stdout')).toBe('\ufffd');
   });
+
+  it('masks as a plain reference would, with 200 secrets and chunks cut anywhere', () => {
+    const random = seededRandom(42);
+    const alphabet = 'abcab-_01€';
+    const pick = (length: number) =>
+      Array.from(
+        { length },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join('');
+    const secrets = Array.from({ length: 200 }, () => pick(4 + random() * 6));
+    for (let round = 0; round < 50; round++) {
+      const text = Array.from({ length: 40 }, () =>
+        random() < 0.3 ? secrets[Math.floor(random() * 200)] : pick(5),
+      ).join('');
+      const bytes = Buffer.from(text);
+      const points = [
+        ...new Set(
+          Array.from({ length: 8 }, () => Math.floor(random() * bytes.length)),
+        ),
+      ].sort((a, b) => a - b);
+      expect(maskChunks(secrets, splitAt(bytes, points))).toBe(
+        referenceMask(secrets, text),
+      );
+    }
+  });
+
+  it('masks the same with many long secrets, past the dense table', () => {
+    const random = seededRandom(7);
+    const alphabet = Array.from({ length: 90 }, (_, i) =>
+      String.fromCharCode(33 + i),
+    ).join('');
+    const pick = (length: number) =>
+      Array.from(
+        { length },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join('');
+    // About 60,000 states by 91 classes: more than the dense table takes.
+    const secrets = Array.from({ length: 300 }, () => pick(200));
+    secrets.push(`${secrets[0].slice(100)}tail`);
+    const text = `a ${secrets[3]} b ${secrets[0]}tail c ${secrets[5].slice(
+      0,
+      150,
+    )}`;
+    const bytes = Buffer.from(text);
+    expect(maskChunks(secrets, splitAt(bytes, [50, 300, 301, 420]))).toBe(
+      referenceMask(secrets, text),
+    );
+    expect(referenceMask(secrets, text)).toBe(
+      `a *** b *** c ${secrets[5].slice(0, 150)}`,
+    );
+  });
 });
+
+/** Finds every occurrence the slow way, merges overlapping ones, masks. */
+function referenceMask(secrets: string[], text: string): string {
+  const regions: Array<[number, number]> = [];
+  for (const secret of new Set(secrets)) {
+    for (
+      let at = text.indexOf(secret);
+      at >= 0;
+      at = text.indexOf(secret, at + 1)
+    ) {
+      regions.push([at, at + secret.length]);
+    }
+  }
+  regions.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [start, end] of regions) {
+    const last = merged[merged.length - 1];
+    if (last && start < last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  let output = '';
+  let position = 0;
+  for (const [start, end] of merged) {
+    output += `${text.slice(position, start)}***`;
+    position = end;
+  }
+  return output + text.slice(position);
+}
+
+/** A small deterministic generator (mulberry32), so failures reproduce. */
+function seededRandom(seed: number): () => number {
+  let value = seed;
+  return () => {
+    value = (value + 0x6d2b79f5) | 0;
+    let t = Math.imul(value ^ (value >>> 15), 1 | value);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { Occurrence, SecretAutomaton } from './SecretAutomaton';
 
 /** A stream of a command's output. */
 export type OutputStream = 'stdout' | 'stderr';
@@ -16,53 +17,7 @@ type StreamState = {
   maskedPrefix: number;
 };
 
-type Region = { start: number; end: number; alreadyMasked: boolean };
-
-/**
- * A secret with its Knuth-Morris-Pratt table, so that finding it, overlaps
- * included, takes time linear in the text whatever the secret looks like.
- */
-class SecretPattern {
-  /** For each prefix, the length of its longest proper prefix-suffix. */
-  private readonly fallback: Int32Array;
-
-  constructor(private readonly value: string) {
-    this.fallback = new Int32Array(value.length);
-    let matched = 0;
-    for (let i = 1; i < value.length; i++) {
-      matched = this.advance(matched, value.charCodeAt(i));
-      this.fallback[i] = matched;
-    }
-  }
-
-  get length(): number {
-    return this.value.length;
-  }
-
-  /**
-   * Reports where each occurrence starts, and returns the length of the
-   * longest end of `text` that is a proper prefix of the secret.
-   */
-  scan(text: string, onOccurrence: (start: number) => void): number {
-    let matched = 0;
-    for (let i = 0; i < text.length; i++) {
-      matched = this.advance(matched, text.charCodeAt(i));
-      if (matched === this.value.length) {
-        onOccurrence(i + 1 - matched);
-        matched = this.fallback[matched - 1];
-      }
-    }
-    return matched;
-  }
-
-  private advance(matched: number, code: number): number {
-    let length = matched;
-    while (length > 0 && code !== this.value.charCodeAt(length)) {
-      length = this.fallback[length - 1];
-    }
-    return code === this.value.charCodeAt(length) ? length + 1 : length;
-  }
-}
+type Region = Occurrence & { alreadyMasked: boolean };
 
 /**
  * Replaces the values of a run's variables with `***` in the command's
@@ -74,7 +29,8 @@ export class SecretMasker {
   /** Shorter values cannot be told apart from ordinary output (`DEBUG=1`). */
   static readonly minSecretLength = 4;
 
-  private readonly secrets: SecretPattern[];
+  /** All the secrets at once, or none when there is nothing to mask. */
+  private readonly automaton: SecretAutomaton | undefined;
   private readonly tooShort: number;
   private readonly streams = {
     stdout: newStreamState(),
@@ -87,7 +43,8 @@ export class SecretMasker {
       value => value.length >= SecretMasker.minSecretLength,
     );
     this.tooShort = values.length - masked.length;
-    this.secrets = [...new Set(masked)].map(value => new SecretPattern(value));
+    this.automaton =
+      masked.length > 0 ? new SecretAutomaton([...new Set(masked)]) : undefined;
   }
 
   /** How many non-empty values are too short to be masked. */
@@ -114,32 +71,21 @@ export class SecretMasker {
   }
 
   private mask(state: StreamState, text: string, final: boolean): string {
-    const occurrences: Region[] = [];
+    // Merged as they are found, so no part of overlapping secrets shows.
+    const regions: Region[] = [];
     if (state.maskedPrefix > 0) {
-      occurrences.push({
-        start: 0,
-        end: state.maskedPrefix,
-        alreadyMasked: true,
-      });
+      regions.push({ start: 0, end: state.maskedPrefix, alreadyMasked: true });
     }
-    let cut = text.length;
-    for (const secret of this.secrets) {
-      const partial = secret.scan(text, start =>
-        occurrences.push({
-          start,
-          end: start + secret.length,
-          alreadyMasked: false,
-        }),
-      );
-      if (!final) {
-        cut = Math.min(cut, text.length - partial);
-      }
-    }
+    const partial =
+      this.automaton?.scan(text, occurrence =>
+        addMerged(regions, occurrence),
+      ) ?? 0;
+    const cut = final ? text.length : text.length - partial;
 
     let output = '';
     let position = 0;
     let maskedPrefix = 0;
-    for (const region of mergeOverlapping(occurrences)) {
+    for (const region of regions) {
       if (region.start >= cut && !region.alreadyMasked) {
         break;
       }
@@ -162,17 +108,20 @@ function newStreamState(): StreamState {
   return { decoder: new StringDecoder('utf8'), carry: '', maskedPrefix: 0 };
 }
 
-/** Adjacent occurrences (`secretsecret`) stay apart: they do not overlap. */
-function mergeOverlapping(regions: Region[]): Region[] {
-  const merged: Region[] = [];
-  for (const region of [...regions].sort((a, b) => a.start - b.start)) {
-    const last = merged[merged.length - 1];
-    if (last && region.start < last.end) {
-      last.end = Math.max(last.end, region.end);
-      last.alreadyMasked ||= region.alreadyMasked;
-    } else {
-      merged.push({ ...region });
-    }
+/**
+ * Adds an occurrence to regions sorted and apart, merging it with those it
+ * overlaps. Occurrences come in the order they end, so only the last regions
+ * can overlap it; adjacent ones (`secretsecret`) stay apart.
+ */
+function addMerged(regions: Region[], occurrence: Occurrence) {
+  const merged: Region = { ...occurrence, alreadyMasked: false };
+  while (regions.length > 0) {
+    const last = regions[regions.length - 1];
+    if (merged.start >= last.end) break;
+    regions.pop();
+    merged.start = Math.min(merged.start, last.start);
+    merged.end = Math.max(merged.end, last.end);
+    merged.alreadyMasked ||= last.alreadyMasked;
   }
-  return merged;
+  regions.push(merged);
 }
