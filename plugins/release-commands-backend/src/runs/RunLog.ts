@@ -4,6 +4,7 @@ import {
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunLogStore } from '../database/RunLogStore';
+import { LogWrite } from './RunEvents';
 import { isPermanentStoreError } from './storeRetries';
 
 export type RunLogOptions = {
@@ -20,8 +21,13 @@ export type RunLogOptions = {
   capBytes: number;
   /** How often buffered output is written. */
   flushIntervalMs?: number;
-  /** Called after each write, so that followers read what is new. */
-  onWritten?: () => void;
+  /**
+   * Called after each write that stored new chunks, with them, so that
+   * followers get what is new without reading it back.
+   */
+  onWritten?: (write: LogWrite) => void;
+  /** Called once when the writer is closed or fenced: it writes no more. */
+  onClosed?: () => void;
   /** Called at the first failure of a streak, and when output is lost. */
   onError?: (error: Error) => void;
   /** Called once when the store refuses the owner's writes. */
@@ -76,6 +82,8 @@ export class RunLog {
   private failures = 0;
   private retryAt = 0;
   private fenced = false;
+  /** Every chunk up to this one that will be stored was stored. */
+  private writtenThrough: number;
   /** Bytes of command output cut from the middle of the log. */
   cutBytes = 0;
   /** Bytes of the log that could not be stored. */
@@ -83,6 +91,7 @@ export class RunLog {
 
   constructor(private readonly options: RunLogOptions) {
     this.nextSeq = options.firstSeq ?? 0;
+    this.writtenThrough = this.nextSeq - 1;
     this.redact = options.redact;
     this.headBudget = Math.floor(options.capBytes / 2);
     this.tailBudget = options.capBytes - this.headBudget;
@@ -144,6 +153,14 @@ export class RunLog {
       this.toDelete.push(this.liveNoteSeq);
       this.liveNoteSeq = undefined;
     }
+    try {
+      await this.writeTheRest(signal);
+    } finally {
+      this.options.onClosed?.();
+    }
+  }
+
+  private async writeTheRest(signal?: AbortSignal) {
     let delay = FIRST_RETRY_MS;
     while (!(await this.enqueueWrite(true))) {
       if (signal?.aborted) {
@@ -282,6 +299,8 @@ export class RunLog {
     this.pendingBytes = 0;
     this.toDelete = [];
     this.markerDirty = false;
+    // Seqs are given in order, and a write takes all that is pending.
+    const through = this.nextSeq - 1;
     // Counted as stored before the write resolves, so that output arriving
     // meanwhile can still push them out of the tail.
     const tail = batch
@@ -289,17 +308,18 @@ export class RunLog {
       .map(chunk => ({ seq: chunk.seq, bytes: chunk.bytes }));
     this.storedTail.push(...tail);
     const { store, runId, ownerInstance } = this.options;
+    const append = batch.map(({ seq, step, stream, at, text }) => ({
+      seq,
+      step,
+      stream,
+      at,
+      text,
+    }));
     try {
       const written = await store.writeLog(
         runId,
         {
-          append: batch.map(({ seq, step, stream, at, text }) => ({
-            seq,
-            step,
-            stream,
-            at,
-            text,
-          })),
+          append,
           put: putMarker ? [this.seamNote()] : [],
           delete: deletes,
         },
@@ -310,8 +330,10 @@ export class RunLog {
         return true;
       }
       this.failures = 0;
-      if (batch.length > 0 || deletes.length > 0) {
-        this.options.onWritten?.();
+      if (append.length > 0) {
+        const after = this.writtenThrough;
+        this.writtenThrough = through;
+        this.options.onWritten?.({ after, through, chunks: append });
       }
       return (
         this.pending.length === 0 &&
@@ -385,6 +407,7 @@ export class RunLog {
     this.toDelete = [];
     this.storedTail = [];
     this.options.onFenced?.();
+    this.options.onClosed?.();
   }
 
   private seamNote(): RunLogChunk {

@@ -13,8 +13,8 @@ export type RunLogContext = {
 };
 
 /**
- * A writer for a run's log from `firstSeq` on: it wakes the log's followers
- * after each write and reports write errors. With a masker, the plugin's own
+ * A writer for a run's log from `firstSeq` on: it hands each write to the
+ * log's followers in this process and reports write errors. With a masker, the plugin's own
  * lines are masked too; with `ownerInstance`, it writes only while the run is
  * that instance's.
  */
@@ -25,6 +25,7 @@ export function openRunLog(
   options: { masker?: SecretMasker; ownerInstance?: string } = {},
 ): RunLog {
   const { masker, ownerInstance } = options;
+  const closeWriter = context.events.openWriter(runId);
   return new RunLog({
     redact: masker && (text => masker.maskText(text)),
     store: context.logStore,
@@ -32,7 +33,8 @@ export function openRunLog(
     firstSeq,
     ownerInstance,
     capBytes: context.logCapBytes,
-    onWritten: () => context.events.notify(runId),
+    onWritten: write => context.events.publish(runId, write),
+    onClosed: closeWriter,
     onError: error =>
       context.logger.warn(
         `Could not write the log of release command run ${runId}: ${error}`,

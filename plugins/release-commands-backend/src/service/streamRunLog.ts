@@ -1,11 +1,15 @@
-import { isFinalRunStatus } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  isFinalRunStatus,
+  RunLogChunk,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { Request, Response } from 'express';
 import { once } from 'node:events';
 import { RunLogStore } from '../database/RunLogStore';
 import { RunsStore } from '../database/RunsStore';
-import { RunEvents } from '../runs/RunEvents';
+import { LogFeed, RunEvents, Wake } from '../runs/RunEvents';
 
-const PAGE = 500;
+/** Chunks per read: at most a few MB, so one read never holds the loop. */
+const PAGE = 64;
 const POLL_MS = 1000;
 const KEEP_ALIVE_MS = 15_000;
 
@@ -47,11 +51,28 @@ export async function sendRunLogText(
   res.end();
 }
 
+/** A chunk as an event, encoded once however many followers send it. */
+const encoded = new WeakMap<RunLogChunk, string>();
+function chunkEvent(chunk: RunLogChunk): string {
+  let event = encoded.get(chunk);
+  if (event === undefined) {
+    event = `id: ${chunk.seq}\nevent: chunk\ndata: ${JSON.stringify(
+      chunk,
+    )}\n\n`;
+    encoded.set(chunk, event);
+  }
+  return event;
+}
+
 /**
  * The log as server-sent events: every chunk (`event: chunk`, `id` = its
  * sequence number, so `Last-Event-ID` resumes) as it is written, then
- * `event: end` with the run's final status. It follows runs written by other
- * replicas by polling, and this instance's at once.
+ * `event: end` with the run's final status.
+ *
+ * What is stored when the follower comes is read from the store. After
+ * that, a run written in this process reaches every follower from its
+ * writer, without reading back; the store is read again only by a follower
+ * that fell behind. Runs written by another replica are followed by polling.
  */
 export async function streamRunLogEvents(
   req: Request,
@@ -72,55 +93,102 @@ export async function streamRunLogEvents(
     'X-Accel-Buffering': 'no',
   });
   res.flushHeaders();
-  await write(res, 'retry: 2000\n\n', closed.signal);
-
-  let last = afterSeq;
-  let lastWrite = Date.now();
-  let ended = false;
-  while (!closed.signal.aborted) {
-    const chunks = await source.logStore.readLog(runId, {
-      afterSeq: last,
-      limit: PAGE,
-    });
-    for (const chunk of chunks) {
-      if (closed.signal.aborted) break;
-      await write(
-        res,
-        `id: ${chunk.seq}\nevent: chunk\ndata: ${JSON.stringify(chunk)}\n\n`,
-        closed.signal,
-      );
-      last = chunk.seq;
-      lastWrite = Date.now();
-    }
-    if (chunks.length === PAGE) continue;
-    if (ended) {
-      const run = await source.runsStore.getRun(runId);
-      await write(
-        res,
-        `event: end\ndata: ${JSON.stringify({
-          status: run?.status,
-          reason: run?.reason ?? null,
-        })}\n\n`,
-        closed.signal,
-      );
-      break;
-    }
-    const run = await source.runsStore.getRun(runId);
-    if (!run || isFinalRunStatus(run.status)) {
-      // One more read: lines written just before the run ended. A run that
-      // recovery interrupted gets its closing lines just after, from
-      // whichever instance noticed: give them a moment.
-      if (run?.status === 'interrupted') {
-        await source.events.wait(runId, POLL_MS, closed.signal);
-      }
-      ended = true;
-      continue;
-    }
-    if (Date.now() - lastWrite >= KEEP_ALIVE_MS) {
-      await write(res, ': keep-alive\n\n', closed.signal);
-      lastWrite = Date.now();
-    }
-    await source.events.wait(runId, POLL_MS, closed.signal);
+  // Before the first read, so that no write falls between the two.
+  const feed = source.events.follow(runId);
+  try {
+    await followLog(res, source, feed, afterSeq, closed.signal);
+  } finally {
+    feed.close();
   }
   res.end();
+}
+
+async function followLog(
+  res: Response,
+  source: LogSource,
+  feed: LogFeed,
+  afterSeq: number,
+  closed: AbortSignal,
+) {
+  const { runId } = feed;
+  let last = afterSeq;
+  let lastWrite = Date.now();
+  const send = async (chunk: RunLogChunk) => {
+    await write(res, chunkEvent(chunk), closed);
+    last = chunk.seq;
+    lastWrite = Date.now();
+  };
+  /** Sends what the store has after `last`. */
+  const readStored = async () => {
+    for (;;) {
+      const chunks = await source.logStore.readLog(runId, {
+        afterSeq: last,
+        limit: PAGE,
+      });
+      for (const chunk of chunks) {
+        if (closed.aborted) return;
+        await send(chunk);
+      }
+      if (chunks.length < PAGE || closed.aborted) return;
+    }
+  };
+
+  await write(res, 'retry: 2000\n\n', closed);
+  await readStored();
+  let ending = false;
+  let woken: Wake = 'change';
+  while (!closed.aborted) {
+    const writes = feed.take();
+    if (writes === 'overflow') {
+      await readStored();
+    } else {
+      for (const logWrite of writes) {
+        if (logWrite.through <= last) continue;
+        // Written before this follower came, or cut while it fell behind.
+        if (logWrite.after > last) await readStored();
+        for (const chunk of logWrite.chunks) {
+          if (closed.aborted) return;
+          if (chunk.seq > last) await send(chunk);
+        }
+        last = Math.max(last, logWrite.through);
+      }
+    }
+    // A write here does not end the run: only a change or a poll reads it.
+    if (woken !== 'write' || !feed.live) {
+      if (!feed.live || ending) {
+        // Another replica's run, or one whose writer here just closed.
+        await readStored();
+      }
+      const run = await source.runsStore.getRun(runId);
+      if (ending) {
+        await write(
+          res,
+          `event: end\ndata: ${JSON.stringify({
+            status: run?.status,
+            reason: run?.reason ?? null,
+          })}\n\n`,
+          closed,
+        );
+        return;
+      }
+      if (!run || isFinalRunStatus(run.status)) {
+        // One more read: lines written just before the run ended. A run that
+        // recovery interrupted gets its closing lines just after, from
+        // whichever instance noticed: give them a moment.
+        if (run?.status === 'interrupted') {
+          await source.events.wait(runId, POLL_MS, closed);
+        }
+        ending = true;
+        woken = 'change';
+        continue;
+      }
+    }
+    if (Date.now() - lastWrite >= KEEP_ALIVE_MS) {
+      await write(res, ': keep-alive\n\n', closed);
+      lastWrite = Date.now();
+    }
+    // A writer here hands over its writes and says when the run ends; one
+    // elsewhere is polled.
+    woken = await feed.wait(feed.live ? KEEP_ALIVE_MS : POLL_MS, closed);
+  }
 }
