@@ -37,4 +37,47 @@ describe('TerminalLineEnds', () => {
   it('leaves multi-byte characters whole', () => {
     expect(normalise(['h\u00e9\r', '\n\u2713\r\n'])).toBe('h\u00e9\n\u2713\n');
   });
+
+  it('gives what a byte-by-byte reference gives, whatever the chunks', () => {
+    let seed = 1;
+    const random = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    const pieces = ['\r', '\n', '\r\n', '\r\r\n', 'a', 'line', '\u00e9'];
+    for (let round = 0; round < 200; round++) {
+      const text = Array.from(
+        { length: 30 },
+        () => pieces[Math.floor(random() * pieces.length)],
+      ).join('');
+      const bytes = Buffer.from(text);
+      const chunks: string[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const end = Math.min(bytes.length, at + 1 + Math.floor(random() * 9));
+        chunks.push(bytes.subarray(at, end).toString('latin1'));
+        at = end;
+      }
+      const lineEnds = new TerminalLineEnds();
+      const out = Buffer.concat([
+        ...chunks.map(c => lineEnds.push(Buffer.from(c, 'latin1'))),
+        lineEnds.flush(),
+      ]);
+      expect(out.toString()).toBe(referenceLineEnds(text));
+    }
+  });
 });
+
+/** The rule, one character at a time: `\r`s before `\n` go. */
+function referenceLineEnds(text: string): string {
+  let out = '';
+  let held = '';
+  for (const character of text) {
+    if (character === '\r') held += character;
+    else {
+      if (character !== '\n') out += held;
+      held = '';
+      out += character;
+    }
+  }
+  return out + held;
+}

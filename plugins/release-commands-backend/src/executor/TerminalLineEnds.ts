@@ -17,17 +17,25 @@ export class TerminalLineEnds {
     if (held === 0 && !chunk.includes(CR)) return chunk;
     const out = Buffer.allocUnsafe(chunk.length + held);
     let length = 0;
-    for (const byte of chunk) {
-      if (byte === CR) {
+    let at = 0;
+    // Copies the runs between carriage returns whole: no loop over bytes.
+    while (at < chunk.length) {
+      const next = chunk.indexOf(CR, at);
+      const end = next < 0 ? chunk.length : next;
+      if (end > at) {
+        // Carriage returns before a line feed end the line; others stay.
+        if (held > 0 && chunk[at] !== LF) {
+          out.fill(CR, length, length + held);
+          length += held;
+        }
+        held = 0;
+        length += chunk.copy(out, length, at, end);
+        at = end;
+      }
+      while (at < chunk.length && chunk[at] === CR) {
         held++;
-        continue;
+        at++;
       }
-      if (byte !== LF) {
-        out.fill(CR, length, length + held);
-        length += held;
-      }
-      held = 0;
-      out[length++] = byte;
     }
     this.pendingCarriageReturns = held;
     return out.subarray(0, length);
