@@ -66,8 +66,13 @@ export type StepRequest = {
   /**
    * Called with the command's output as it arrives: in order per stream,
    * and in the order written across both when the step has a terminal.
+   *
+   * When it returns a promise, the executor reads no more of the output
+   * until it settles: a consumer that needs a pause slows the command's
+   * writes down (they block, as on a full pipe) rather than have its output
+   * buffered.
    */
-  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void | Promise<void>;
   /** Called once the workload exists, with an id for logs and reaping. */
   onStarted?(workloadId: string): void;
   /**

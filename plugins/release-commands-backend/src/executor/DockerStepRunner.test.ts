@@ -183,6 +183,56 @@ describe('DockerStepRunner', () => {
       }
     }, 90_000);
 
+    it.each([true, false])(
+      'reads no more output while the consumer asks for a pause, and loses none (terminal: %s)',
+      async tty => {
+        const chunks: Buffer[] = [];
+        let paused = false;
+        let readWhilePaused = 0;
+        let pauses = 0;
+        const result = await createRunner().runStep({
+          image,
+          // 4 MB: far more than the engine's and the kernel's buffers.
+          argv: ['/bin/sh', '-c', 'yes 0123456789abcdef | head -c 4194304'],
+          env: { RELEASE_COMMAND: '1' },
+          tty,
+          labels: {
+            runId: engine.newRunId(),
+            entityRef: 'component:default/shop',
+            step: 1,
+            instanceId: 'test-instance',
+            expiresAt: new Date(Date.now() + 3600_000),
+          },
+          onOutput: (_stream, chunk) => {
+            if (paused) readWhilePaused++;
+            chunks.push(chunk);
+            if (chunks.length % 4 !== 0) return undefined;
+            paused = true;
+            pauses++;
+            return new Promise<void>(resolve =>
+              setTimeout(() => {
+                paused = false;
+                resolve();
+              }, 5),
+            );
+          },
+          signal: new AbortController().signal,
+        });
+        expect(result.exitCode).toBe(0);
+        const output = Buffer.concat(chunks).toString();
+        expect(output.length).toBe(4194304);
+        expect(output).toBe('0123456789abcdef\n'.repeat(262144));
+        expect(pauses).toBeGreaterThan(2);
+        if (tty) {
+          // One read, one chunk: nothing at all comes during a pause.
+          expect(readWhilePaused).toBe(0);
+        } else {
+          // What one read held of the stream's frames still comes out of it.
+          expect(readWhilePaused).toBeLessThan(pauses);
+        }
+      },
+    );
+
     it('runs an exec form argv without a shell', async () => {
       const result = await runStep(createRunner(), ['/bin/echo', 'hi']);
 

@@ -59,11 +59,23 @@ export async function attachStepOutput(
     stream.once('error', () => resolve());
   });
 
+  // While the consumer asks for a pause, nothing more is read: the engine
+  // stops reading the container's output, and the command's writes block.
+  let pauses = 0;
+  const paced = (result: void | Promise<void>) => {
+    if (!result) return;
+    if (pauses++ === 0) stream.pause();
+    const resume = () => {
+      if (--pauses === 0) stream.resume();
+    };
+    result.then(resume, resume);
+  };
+
   let flush = () => {};
   if (tty) {
     const lineEnds = new TerminalLineEnds();
     const emit = (chunk: Buffer) => {
-      if (chunk.length > 0) onOutput('stdout', chunk);
+      if (chunk.length > 0) paced(onOutput('stdout', chunk));
     };
     stream.on('data', (chunk: Buffer) => {
       keepHead(chunk);
@@ -76,7 +88,7 @@ export async function attachStepOutput(
       new Writable({
         write(chunk: Buffer, _encoding, done) {
           if (name === 'stderr') keepHead(chunk);
-          onOutput(name, chunk);
+          paced(onOutput(name, chunk));
           done();
         },
       });

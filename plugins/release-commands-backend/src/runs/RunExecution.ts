@@ -15,6 +15,7 @@ import {
 } from '@release-commands/backstage-plugin-release-commands-node';
 import { RunsStore } from '../database/RunsStore';
 import { openRunLog, RunLogContext } from './openRunLog';
+import { OutputPacer } from './OutputPacer';
 import { RunLog } from './RunLog';
 import { RunSettings } from './RunSettings';
 import { SecretMasker } from './SecretMasker';
@@ -45,6 +46,8 @@ export type RunExecutionContext = RunLogContext & {
    * left to recovery.
    */
   giveUp: AbortSignal;
+  /** Shares the event loop between all runs' output and everything else. */
+  pacer: OutputPacer;
 };
 
 /**
@@ -324,7 +327,9 @@ export class RunExecution {
           ),
         },
         onOutput: (stream, chunk) =>
-          log.output(step.position, stream, masker.push(stream, chunk)),
+          context.pacer.handle(() =>
+            log.output(step.position, stream, masker.push(stream, chunk)),
+          ),
         onStarted: workloadId =>
           this.write(
             'record the container',

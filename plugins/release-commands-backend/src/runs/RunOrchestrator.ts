@@ -17,6 +17,7 @@ import { RunsStore } from '../database/RunsStore';
 import { ActiveRuns } from './ActiveRuns';
 import { createInstanceId, releaseInstanceId } from './instanceIdentity';
 import { continueRunLog } from './openRunLog';
+import { OutputPacer } from './OutputPacer';
 import { RunEvents } from './RunEvents';
 import { RunExecution, RunExecutionContext } from './RunExecution';
 import { RunLeases } from './RunLeases';
@@ -69,6 +70,7 @@ export class RunOrchestrator {
       logCapBytes: settings.logCapBytes,
       instanceId: this.instanceId,
       giveUp: this.giveUp.signal,
+      pacer: new OutputPacer(),
     };
     this.queue = new RunQueue({
       runsStore: options.runsStore,
