@@ -11,8 +11,11 @@ import { oomEventAfterExit } from './oomEventAfterExit';
 import { DockerExecutorOptions } from './readDockerExecutorOptions';
 import { ContainerExit, waitForContainerExit } from './waitForContainerExit';
 
-/** An engine that died may never end the attach stream. */
-const OUTPUT_DRAIN_TIMEOUT_MS = 2000;
+/**
+ * An engine that died may never end the attach stream: after the exit, the
+ * output is read until it ends or nothing more comes for this long.
+ */
+const OUTPUT_IDLE_TIMEOUT_MS = 2000;
 
 /** Exit code of a process killed by SIGKILL, as the kernel does for OOM. */
 const KILLED = 137;
@@ -175,7 +178,7 @@ export class DockerStepRunner {
           'Waiting for the container failed',
         );
       }
-      await settlesWithin(output.ended, OUTPUT_DRAIN_TIMEOUT_MS);
+      await output.drained(OUTPUT_IDLE_TIMEOUT_MS);
       return await this.result(container, request, output, {
         exit,
         stoppedByUs: stop.started,

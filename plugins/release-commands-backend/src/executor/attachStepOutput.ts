@@ -20,6 +20,12 @@ export type StepOutput = {
   /** Settles once the engine ends the output or the connection breaks. */
   ended: Promise<void>;
   /**
+   * Settles once the output ended, or once nothing came for `idleMs` while
+   * it was read (an engine that died may never end it). Output that is
+   * still coming, or that waits for a paused reader, is waited for.
+   */
+  drained(idleMs: number): Promise<void>;
+  /**
    * The start of what the container wrote to stderr (to its terminal, when
    * it has one), where docker-init reports an executable it could not start.
    */
@@ -62,14 +68,19 @@ export async function attachStepOutput(
   // While the consumer asks for a pause, nothing more is read: the engine
   // stops reading the container's output, and the command's writes block.
   let pauses = 0;
+  let lastActivity = Date.now();
   const paced = (result: void | Promise<void>) => {
     if (!result) return;
     if (pauses++ === 0) stream.pause();
     const resume = () => {
+      lastActivity = Date.now();
       if (--pauses === 0) stream.resume();
     };
     result.then(resume, resume);
   };
+  stream.on('data', () => {
+    lastActivity = Date.now();
+  });
 
   let flush = () => {};
   if (tty) {
@@ -97,6 +108,21 @@ export async function attachStepOutput(
 
   return {
     ended,
+    drained: idleMs =>
+      new Promise<void>(resolve => {
+        let timer: NodeJS.Timeout | undefined = undefined;
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const check = () => {
+          const idle = Date.now() - lastActivity;
+          if (pauses === 0 && idle >= idleMs) done();
+          else timer = setTimeout(check, Math.max(10, idleMs - idle));
+        };
+        ended.then(done);
+        check();
+      }),
     head: () => head,
     endInput() {
       if (tty && stream.writable) stream.write(END_OF_INPUT, () => {});
