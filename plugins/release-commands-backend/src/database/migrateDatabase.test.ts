@@ -1,5 +1,10 @@
+import { DatabaseService } from '@backstage/backend-plugin-api';
 import { createTestDatabases } from '@release-commands/test-utils';
-import { migrateDatabase } from './migrateDatabase';
+import knexFactory from 'knex';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { migratedClient, migrateDatabase } from './migrateDatabase';
 
 const { databases, ids } = createTestDatabases();
 
@@ -61,5 +66,29 @@ describe.each(ids)('migrateDatabase on %p', databaseId => {
       .delete();
     const [{ n }] = await knex('release_commands').count({ n: '*' });
     expect(Number(n)).toBe(0);
+  });
+});
+
+describe('migratedClient on a SQLite file', () => {
+  it('writes it ahead to a log, without waiting for the disk at each commit', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-sqlite-'));
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dir, 'release-commands.sqlite') },
+      useNullAsDefault: true,
+    });
+    try {
+      const database = { getClient: async () => knex } as DatabaseService;
+      await migratedClient(database);
+      const [mode] = await knex.raw('PRAGMA journal_mode');
+      const [sync] = await knex.raw('PRAGMA synchronous');
+      expect(mode).toEqual({ journal_mode: 'wal' });
+      // 1 is NORMAL (2, the default, is FULL).
+      expect(sync).toEqual({ synchronous: 1 });
+      expect(await knex.schema.hasTable('release_command_runs')).toBe(true);
+    } finally {
+      await knex.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
