@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 
 /** How long each window of the event loop is. */
-const WINDOW_MS = 20;
+const WINDOW_MS = 10;
 /** How much of each window all runs' output may take together. */
-const BUDGET_MS = 8;
+const BUDGET_MS = 4;
 
 /**
  * Keeps the command output of all runs of this process (decoding, masking,

@@ -61,6 +61,54 @@ describe('RunLog', () => {
     expect(log.cutBytes).toBe(0);
   });
 
+  it('writes a backlog in batches of at most 512 KB, each handed on with what it covers', async () => {
+    const { store, text } = memoryStore();
+    const batches: number[] = [];
+    const writes: Array<{ after: number; through: number; seqs: number[] }> =
+      [];
+    const log = new RunLog({
+      store: {
+        writeLog: (runId, batch, options) => {
+          batches.push(
+            batch.append.reduce((sum, c) => sum + Buffer.byteLength(c.text), 0),
+          );
+          return store.writeLog(runId, batch, options);
+        },
+      },
+      runId: 'r',
+      capBytes: 64 * 1024 * 1024,
+      // Only close() writes: the whole backlog is pending then.
+      flushIntervalMs: 3_600_000,
+      onWritten: write =>
+        writes.push({
+          after: write.after,
+          through: write.through,
+          seqs: write.chunks.map(c => c.seq),
+        }),
+    });
+    const line = `${'x'.repeat(1023)}\n`;
+    let expected = '';
+    // Just under the eager flush each time, then written all at once.
+    for (let i = 0; i < 12; i++) {
+      const text = line.repeat(200);
+      log.output(0, i % 2 ? 'stdout' : 'stderr', text);
+      expected += text;
+    }
+    await log.close();
+
+    expect(text()).toBe(expected);
+    expect(batches.length).toBeGreaterThan(3);
+    // A batch stops once it reaches 512 KB: at most one chunk (here one
+    // output of 200 KB) over.
+    expect(Math.max(...batches)).toBeLessThan(712 * 1024);
+    // Each write takes on where the one before it ended.
+    expect(writes[0].after).toBe(-1);
+    for (let i = 1; i < writes.length; i++) {
+      expect(writes[i].after).toBe(writes[i - 1].through);
+      expect(writes[i].seqs[0]).toBe(writes[i].after + 1);
+    }
+  });
+
   it('keeps the head and the tail past the cap, says what was cut, and keeps its own lines', async () => {
     const { store, text } = memoryStore();
     const log = new RunLog({

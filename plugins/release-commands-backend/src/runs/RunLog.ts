@@ -45,6 +45,8 @@ type PendingChunk = RunLogChunk & {
 
 const MAX_CHUNK_BYTES = 64 * 1024;
 const EAGER_FLUSH_BYTES = 256 * 1024;
+/** Most bytes of chunks one write stores. */
+const MAX_WRITE_BYTES = 512 * 1024;
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 2000;
 
@@ -285,22 +287,42 @@ export class RunLog {
     this.markerDirty = true;
   }
 
-  /** Resolves true once nothing is left to write. */
+  /**
+   * Resolves true once nothing is left to write: in batches of at most
+   * `MAX_WRITE_BYTES`, letting the event loop run between them, so that no
+   * one write (synchronous on SQLite) holds up the portal's requests.
+   */
   private async write(force: boolean): Promise<boolean> {
+    for (;;) {
+      const written = await this.writeBatch(force);
+      if (written !== 'more') return written;
+      await new Promise(resolve => setImmediate(resolve));
+    }
+  }
+
+  private async writeBatch(force: boolean): Promise<boolean | 'more'> {
     if (this.fenced) return true;
     if (!force && this.failures > 0 && Date.now() < this.retryAt) {
       return false;
     }
     const putMarker = this.markerDirty && this.markerSeq !== undefined;
-    const batch = this.pending;
+    // Pending chunks are in sequence order: a batch is the oldest of them.
+    let size = 0;
+    let count = 0;
+    while (count < this.pending.length && size < MAX_WRITE_BYTES) {
+      size += this.pending[count++].bytes;
+    }
+    const batch = this.pending.slice(0, count);
     const deletes = this.toDelete;
     if (batch.length === 0 && deletes.length === 0 && !putMarker) return true;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.pending = this.pending.slice(count);
+    this.pendingBytes -= size;
     this.toDelete = [];
     this.markerDirty = false;
-    // Seqs are given in order, and a write takes all that is pending.
-    const through = this.nextSeq - 1;
+    // Every chunk this log will store up to `through` is in this batch or
+    // was written before it.
+    const through =
+      this.pending.length > 0 ? this.pending[0].seq - 1 : this.nextSeq - 1;
     // Counted as stored before the write resolves, so that output arriving
     // meanwhile can still push them out of the tail.
     const tail = batch
@@ -335,6 +357,7 @@ export class RunLog {
         this.writtenThrough = through;
         this.options.onWritten?.({ after, through, chunks: append });
       }
+      if (this.pending.length > 0 && count > 0) return 'more';
       return (
         this.pending.length === 0 &&
         this.toDelete.length === 0 &&
