@@ -90,9 +90,9 @@ describe('RunLog', () => {
     let expected = '';
     // Just under the eager flush each time, then written all at once.
     for (let i = 0; i < 12; i++) {
-      const text = line.repeat(200);
-      log.output(0, i % 2 ? 'stdout' : 'stderr', text);
-      expected += text;
+      const output = line.repeat(200);
+      log.output(0, i % 2 ? 'stdout' : 'stderr', output);
+      expected += output;
     }
     await log.close();
 
