@@ -242,6 +242,25 @@ describe('DockerStepRunner', () => {
       },
     );
 
+    it('keeps no engine log of the output, which it reads from the attach stream alone', async () => {
+      const create = jest.spyOn(docker, 'createContainer');
+      try {
+        const result = await runStep(createRunner(), [
+          '/bin/sh',
+          '-c',
+          'echo secret output',
+        ]);
+        expect(result.stdout).toBe('secret output\n');
+        expect(create).toHaveBeenCalledTimes(1);
+        expect(create.mock.calls[0][0].HostConfig?.LogConfig).toEqual({
+          Type: 'none',
+          Config: {},
+        });
+      } finally {
+        create.mockRestore();
+      }
+    });
+
     it('runs an exec form argv without a shell', async () => {
       const result = await runStep(createRunner(), ['/bin/echo', 'hi']);
 

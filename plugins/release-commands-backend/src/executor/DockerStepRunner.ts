@@ -134,6 +134,10 @@ export class DockerStepRunner {
             Init: init,
             Privileged: false,
             SecurityOpt: ['no-new-privileges'],
+            // The output is read from the attach stream and kept, masked, in
+            // the run's log: the engine's own copy would cost it a second
+            // write of every byte and hold the unmasked text on its disk.
+            LogConfig: { Type: 'none', Config: {} },
           },
           abortSignal,
         }),
