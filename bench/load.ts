@@ -17,11 +17,14 @@
  * against `docker run --rm` measured in the same run, whether every follower
  * received the stored log byte for byte, the backend's RSS growth, and (on
  * PostgreSQL) database transactions per second. Run: bash bench/load.sh
- * (BENCH_DATABASES=sqlite,postgres, BENCH_SCENARIOS=load,followers,big,steps).
+ * (BENCH_DATABASES=sqlite,postgres, BENCH_SCENARIOS=load,followers,big,steps;
+ * BENCH_SECRETS=0 leaves the runs with 200 secrets out; BENCH_CPU_PROFILE=dir
+ * also profiles the backend and prints its top frames).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import knexFactory from 'knex';
 import {
   BackendProcess,
@@ -30,6 +33,7 @@ import {
   requireDocker,
   startBackendProcess,
 } from '../packages/test-utils/src';
+import { cpuProfileTop, newestCpuProfile } from './cpuProfileTop';
 
 const DATABASES = (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(
   ',',
@@ -37,6 +41,10 @@ const DATABASES = (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(
 const SCENARIOS = new Set(
   (process.env.BENCH_SCENARIOS ?? 'load,followers,big,steps').split(','),
 );
+/** BENCH_SECRETS=0 leaves out the runs with 200 secrets. */
+const WITH_SECRETS = process.env.BENCH_SECRETS !== '0';
+/** Where to write the backend's CPU profile, when one is wanted. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const LINE =
   'INFO 2026-12-01 12:00:00,123 django.db.backends.schema: Applying shop.0042_price_history... OK';
 /** A command that prints `bytes` of ordinary log lines. */
@@ -90,37 +98,60 @@ function rssSampler(pid: number) {
 }
 
 /**
+ * The probe's loop, in a thread of its own: the bench's main thread parses
+ * the followers' event streams, and its delays must not count as the
+ * backend's.
+ */
+const PROBE_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { url, token } = workerData;
+const latencies = [];
+const errors = [];
+let running = true;
+parentPort.on('message', () => { running = false; });
+(async () => {
+  while (running) {
+    const started = performance.now();
+    try {
+      const res = await fetch(url, { headers: { Authorization: 'Bearer ' + token } });
+      await res.arrayBuffer();
+      if (res.ok) latencies.push(performance.now() - started);
+      else errors.push('HTTP ' + res.status);
+    } catch (error) {
+      // A failed request is a figure too (seen: ECONNRESET under load).
+      errors.push(String(error.cause ?? error));
+    }
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+  parentPort.postMessage({ latencies, errors });
+})();
+`;
+
+/**
  * Asks for another entity's commands, one request after another, until
  * stopped: what a portal user waits for while the deploys print.
  */
 function latencyProbe(backend: BackendProcess) {
-  const latencies: number[] & { errors?: string[] } = [];
-  const errors: string[] = [];
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      try {
-        const [took, res] = await timed(async () => {
-          const r = await backend.api(
-            '/entities/component/default/probe/commands',
-          );
-          await r.arrayBuffer();
-          return r;
-        });
-        if (res.ok) latencies.push(took);
-        else errors.push(`HTTP ${res.status}`);
-      } catch (error) {
-        // A failed request is a figure too (seen: ECONNRESET under load).
-        errors.push(String((error as Error).cause ?? error));
-      }
-      await new Promise(resolve => setTimeout(resolve, 10));
-    }
-  })();
+  const worker = new Worker(PROBE_THREAD, {
+    eval: true,
+    workerData: {
+      url: `${backend.baseUrl}/api/release-commands/entities/component/default/probe/commands`,
+      token: backend.token,
+    },
+  });
+  const result = new Promise<{ latencies: number[]; errors: string[] }>(
+    (resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    },
+  );
   return async () => {
-    running = false;
-    await done;
-    latencies.errors = errors;
-    return latencies;
+    worker.postMessage('stop');
+    const { latencies, errors } = await result;
+    await worker.terminate();
+    return Object.assign(latencies, { errors }) as number[] & {
+      errors?: string[];
+    };
   };
 }
 
@@ -348,10 +379,11 @@ async function scenarioBig(backend: BackendProcess, image: string) {
   const secrets = manySecrets();
   const results: Record<string, { took: number; growth: number }> = {};
   const plain = await dockerRun(image, command);
-  for (const [label, env] of [
+  const variants: Array<[string, Record<string, string> | undefined]> = [
     ['no secrets', undefined],
-    ['200 secrets', secrets],
-  ] as const) {
+  ];
+  if (WITH_SECRETS) variants.push(['200 secrets', secrets]);
+  for (const [label, env] of variants) {
     const rss = rssSampler(backend.pid());
     const [took] = await timed(async () => {
       const run = await follow(
@@ -378,10 +410,12 @@ async function scenarioBig(backend: BackendProcess, image: string) {
             ).toFixed(2)} (goal <= 1.0), RSS growth ${r.growth.toFixed(0)} MiB`,
         )
         .join('\n') +
-      `\n    cost of masking 200 secrets: ${(
-        (results['200 secrets'].took / results['no secrets'].took - 1) *
-        100
-      ).toFixed(0)}% (goal <= 10%)`,
+      (WITH_SECRETS
+        ? `\n    cost of masking 200 secrets: ${(
+            (results['200 secrets'].took / results['no secrets'].took - 1) *
+            100
+          ).toFixed(0)}% (goal <= 10%)`
+        : ''),
   );
 }
 
@@ -432,6 +466,9 @@ async function main() {
       database,
       databasePrefix: database === 'postgres' ? prefix : undefined,
       releaseCommands: { docker: {}, runs: { maxConcurrent: 4 } },
+      wrapper: PROFILE_DIR
+        ? ['env', `NODE_OPTIONS=--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`]
+        : undefined,
     });
     const counter =
       database === 'postgres' ? await transactionCounter(prefix) : undefined;
@@ -443,20 +480,23 @@ async function main() {
       console.log(`${database}:`);
       if (SCENARIOS.has('load')) {
         const plain = await scenarioLoad(backend, image, 'no secrets');
-        const masked = await scenarioLoad(
-          backend,
-          image,
-          '200 secrets',
-          manySecrets(),
-        );
-        console.log(
-          `    cost of masking 200 secrets: p99 ${(
-            (masked.p99 / plain.p99 - 1) *
-            100
-          ).toFixed(0)}%, time ${((masked.took / plain.took - 1) * 100).toFixed(
-            0,
-          )}% (goal <= 10%)`,
-        );
+        if (WITH_SECRETS) {
+          const masked = await scenarioLoad(
+            backend,
+            image,
+            '200 secrets',
+            manySecrets(),
+          );
+          console.log(
+            `    cost of masking 200 secrets: p99 ${(
+              (masked.p99 / plain.p99 - 1) *
+              100
+            ).toFixed(0)}%, time ${(
+              (masked.took / plain.took - 1) *
+              100
+            ).toFixed(0)}% (goal <= 10%)`,
+          );
+        }
       }
       if (SCENARIOS.has('followers')) {
         await scenarioFollowers(backend, image, counter);
@@ -466,6 +506,11 @@ async function main() {
     } finally {
       await counter?.close();
       await backend.stop();
+    }
+    const profile = PROFILE_DIR && newestCpuProfile(PROFILE_DIR);
+    if (profile) {
+      console.log(`  backend CPU profile ${profile}`);
+      for (const line of cpuProfileTop(profile)) console.log(`    ${line}`);
     }
   }
 }
