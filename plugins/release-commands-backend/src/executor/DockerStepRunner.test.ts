@@ -193,39 +193,32 @@ describe('DockerStepRunner', () => {
         let pauses = 0;
         let bytesThisPause = 0;
         let mostInOnePause = 0;
-        const result = await createRunner().runStep({
-          image,
+        const result = await runStep(
+          createRunner(),
           // 4 MB: far more than the engine's and the kernel's buffers.
-          argv: ['/bin/sh', '-c', 'yes 0123456789abcdef | head -c 4194304'],
-          env: { RELEASE_COMMAND: '1' },
-          tty,
-          labels: {
-            runId: engine.newRunId(),
-            entityRef: 'component:default/shop',
-            step: 1,
-            instanceId: 'test-instance',
-            expiresAt: new Date(Date.now() + 3600_000),
+          ['/bin/sh', '-c', 'yes 0123456789abcdef | head -c 4194304'],
+          {
+            tty,
+            onOutput: (_stream, chunk) => {
+              if (paused) {
+                readWhilePaused++;
+                bytesThisPause += chunk.length;
+                mostInOnePause = Math.max(mostInOnePause, bytesThisPause);
+              }
+              chunks.push(chunk);
+              if (chunks.length % 4 !== 0) return undefined;
+              paused = true;
+              pauses++;
+              bytesThisPause = 0;
+              return new Promise<void>(resolve =>
+                setTimeout(() => {
+                  paused = false;
+                  resolve();
+                }, 5),
+              );
+            },
           },
-          onOutput: (_stream, chunk) => {
-            if (paused) {
-              readWhilePaused++;
-              bytesThisPause += chunk.length;
-              mostInOnePause = Math.max(mostInOnePause, bytesThisPause);
-            }
-            chunks.push(chunk);
-            if (chunks.length % 4 !== 0) return undefined;
-            paused = true;
-            pauses++;
-            bytesThisPause = 0;
-            return new Promise<void>(resolve =>
-              setTimeout(() => {
-                paused = false;
-                resolve();
-              }, 5),
-            );
-          },
-          signal: new AbortController().signal,
-        });
+        );
         expect(result.exitCode).toBe(0);
         const output = Buffer.concat(chunks).toString();
         expect(output.length).toBe(4194304);
