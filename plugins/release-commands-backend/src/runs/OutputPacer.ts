@@ -17,10 +17,18 @@ export class OutputPacer {
   private windowStart = 0;
   private used = 0;
   private nextWindow: Promise<void> | undefined;
+  private readonly now: () => number;
 
   constructor(
-    private readonly options: { windowMs?: number; budgetMs?: number } = {},
-  ) {}
+    private readonly options: {
+      windowMs?: number;
+      budgetMs?: number;
+      /** The clock the windows and the work are measured on, in ms. */
+      now?: () => number;
+    } = {},
+  ) {
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /**
    * Handles a piece of output; returns a promise to wait for before reading
@@ -28,7 +36,7 @@ export class OutputPacer {
    */
   handle(work: () => void): Promise<void> | undefined {
     const windowMs = this.options.windowMs ?? WINDOW_MS;
-    const start = performance.now();
+    const start = this.now();
     if (start - this.windowStart >= windowMs) {
       this.windowStart = start;
       this.used = 0;
@@ -36,12 +44,12 @@ export class OutputPacer {
     try {
       work();
     } finally {
-      this.used += performance.now() - start;
+      this.used += this.now() - start;
     }
     if (this.used < (this.options.budgetMs ?? BUDGET_MS)) return undefined;
     // One timer for all that wait: a timer runs after pending I/O.
     this.nextWindow ??= new Promise<void>(resolve => {
-      const wait = Math.max(1, this.windowStart + windowMs - start);
+      const wait = Math.max(1, this.windowStart + windowMs - this.now());
       setTimeout(() => {
         this.nextWindow = undefined;
         resolve();
