@@ -125,6 +125,15 @@ export interface Config {
        */
       logCapBytes?: number;
       /**
+       * How late, in milliseconds, the backend's event loop may run while
+       * commands print before their output is read more slowly, so that the
+       * portal's other requests keep being served: the command's writes
+       * then wait in the engine's buffers. 0 reads output as fast as it
+       * comes. Defaults to 20.
+       * @visibility backend
+       */
+      outputMaxLoopLagMs?: number;
+      /**
        * How often a backend records that its runs are alive, in seconds.
        * Defaults to 5.
        * @visibility backend

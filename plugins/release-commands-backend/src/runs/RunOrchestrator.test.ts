@@ -90,6 +90,7 @@ const settings: RunSettings = {
   defaultTimeoutSeconds: 1800,
   maxConcurrentRuns: 2,
   logCapBytes: 1024 * 1024,
+  outputMaxLoopLagMs: 20,
   heartbeatIntervalMs: 50,
   staleAfterMs: 500,
   recoveryIntervalMs: 100,

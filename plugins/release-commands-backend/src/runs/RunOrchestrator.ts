@@ -70,7 +70,7 @@ export class RunOrchestrator {
       logCapBytes: settings.logCapBytes,
       instanceId: this.instanceId,
       giveUp: this.giveUp.signal,
-      pacer: new OutputPacer(),
+      pacer: new OutputPacer({ maxLagMs: settings.outputMaxLoopLagMs }),
     };
     this.queue = new RunQueue({
       runsStore: options.runsStore,
@@ -121,6 +121,7 @@ export class RunOrchestrator {
     } finally {
       clearTimeout(grace);
       this.giveUp.abort();
+      this.context.pacer.stop();
       releaseInstanceId(this.instanceId);
     }
   }

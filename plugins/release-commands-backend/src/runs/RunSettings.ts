@@ -6,6 +6,11 @@ export type RunSettings = {
   defaultTimeoutSeconds: number;
   maxConcurrentRuns: number;
   logCapBytes: number;
+  /**
+   * How late the event loop may run before command output is read more
+   * slowly; 0 never holds it.
+   */
+  outputMaxLoopLagMs: number;
   heartbeatIntervalMs: number;
   /** A run whose owner has been silent this long is interrupted. */
   staleAfterMs: number;
@@ -78,6 +83,7 @@ export function readRunSettings(config: Config): RunSettings {
       DEFAULT_COMMAND_TIMEOUT_SECONDS,
     maxConcurrentRuns,
     logCapBytes,
+    outputMaxLoopLagMs: wholeNumber('outputMaxLoopLagMs', 20, 0),
     heartbeatIntervalMs,
     staleAfterMs,
     recoveryIntervalMs: seconds('recoveryIntervalSeconds', 30),

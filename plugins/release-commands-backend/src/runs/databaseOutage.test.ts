@@ -41,6 +41,7 @@ const settings: RunSettings = {
   defaultTimeoutSeconds: 600,
   maxConcurrentRuns: 4,
   logCapBytes: 1024 * 1024,
+  outputMaxLoopLagMs: 20,
   heartbeatIntervalMs: 500,
   // Lost leases are given up at three quarters of this: 9 s.
   staleAfterMs: 12_000,
