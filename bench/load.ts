@@ -18,8 +18,10 @@
  * received the stored log byte for byte, the backend's RSS growth, and (on
  * PostgreSQL) database transactions per second. Run: bash bench/load.sh
  * (BENCH_DATABASES=sqlite,postgres, BENCH_SCENARIOS=load,followers,big,steps;
- * BENCH_SECRETS=0 leaves the runs with 200 secrets out; BENCH_CPU_PROFILE=dir
- * also profiles the backend and prints its top frames).
+ * BENCH_SECRETS=0 leaves the runs with 200 secrets out; BENCH_TTY=0 runs the
+ * commands without a terminal; BENCH_MAX_LOOP_LAG_MS sets
+ * outputMaxLoopLagMs; BENCH_BIG_PROBE=1 also probes during the 200 MB runs;
+ * BENCH_CPU_PROFILE=dir also profiles the backend and prints its top frames).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -43,6 +45,17 @@ const SCENARIOS = new Set(
 );
 /** BENCH_SECRETS=0 leaves out the runs with 200 secrets. */
 const WITH_SECRETS = process.env.BENCH_SECRETS !== '0';
+/**
+ * BENCH_TTY=0 runs the commands without a pseudo-terminal
+ * (`releaseCommands.docker.tty: false`); by default they get one, as the
+ * plugin's default does.
+ */
+const TTY = process.env.BENCH_TTY !== '0';
+/**
+ * BENCH_MAX_LOOP_LAG_MS sets `releaseCommands.runs.outputMaxLoopLagMs` (0
+ * never holds output); unset, the plugin's default applies.
+ */
+const MAX_LOOP_LAG_MS = process.env.BENCH_MAX_LOOP_LAG_MS;
 /** Where to write the backend's CPU profile, when one is wanted. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const LINE =
@@ -253,13 +266,27 @@ async function transactionCounter(prefix: string) {
 }
 
 /** `docker run --rm` of a command, its output streamed to the Docker CLI. */
-function dockerRun(image: string, command: string): Promise<number> {
+function dockerRun(
+  image: string,
+  command: string,
+  options: { tty?: boolean } = {},
+): Promise<number> {
   return timed(
     () =>
       new Promise<void>((resolve, reject) => {
         const child = spawn(
           'docker',
-          ['run', '--rm', '--network', 'none', image, '/bin/sh', '-c', command],
+          [
+            'run',
+            '--rm',
+            ...(options.tty ? ['-t'] : []),
+            '--network',
+            'none',
+            image,
+            '/bin/sh',
+            '-c',
+            command,
+          ],
           { stdio: ['ignore', 'pipe', 'inherit'] },
         );
         child.stdout.resume();
@@ -379,12 +406,19 @@ async function scenarioBig(backend: BackendProcess, image: string) {
   const secrets = manySecrets();
   const results: Record<string, { took: number; growth: number }> = {};
   const plain = await dockerRun(image, command);
+  // With a terminal the engine itself does more per byte (the kernel's line
+  // discipline, one stream read off a pty): `docker run --rm -t` is the
+  // like-for-like bar, printed next to the plain one.
+  const plainTty = TTY ? await dockerRun(image, command, { tty: true }) : 0;
   const variants: Array<[string, Record<string, string> | undefined]> = [
     ['no secrets', undefined],
   ];
   if (WITH_SECRETS) variants.push(['200 secrets', secrets]);
   for (const [label, env] of variants) {
     const rss = rssSampler(backend.pid());
+    const stopProbe = process.env.BENCH_BIG_PROBE
+      ? latencyProbe(backend)
+      : undefined;
     const [took] = await timed(async () => {
       const run = await follow(
         backend,
@@ -392,22 +426,33 @@ async function scenarioBig(backend: BackendProcess, image: string) {
       );
       if (run.status !== 'succeeded') throw new Error(`big run ${run.status}`);
     });
+    if (stopProbe)
+      console.log(
+        `    ${label} probe: ${describeLatencies(await stopProbe())}`,
+      );
     results[label] = { took, growth: rss() };
   }
   const plainAgain = await dockerRun(image, command);
   const baseline = Math.min(plain, plainAgain);
+  const baselineTty = TTY
+    ? Math.min(plainTty, await dockerRun(image, command, { tty: true }))
+    : 0;
   console.log(
-    `  ${
-      BYTES / 1e6
-    } MB with one live follower: docker run --rm streaming to its CLI ${(
+    `  ${BYTES / 1e6} MB with one live follower, ${
+      TTY ? 'with' : 'without'
+    } a terminal: docker run --rm streaming to its CLI ${(
       baseline / 1000
-    ).toFixed(2)} s (best of 2)\n` +
+    ).toFixed(2)} s (best of 2)${
+      TTY ? `, docker run --rm -t ${(baselineTty / 1000).toFixed(2)} s` : ''
+    }\n` +
       Object.entries(results)
         .map(
           ([label, r]) =>
             `    ${label}: ${(r.took / 1000).toFixed(2)} s, ratio ${(
               r.took / baseline
-            ).toFixed(2)} (goal <= 1.0), RSS growth ${r.growth.toFixed(0)} MiB`,
+            ).toFixed(2)} (goal <= 1.0)${
+              TTY ? `, to -t ${(r.took / baselineTty).toFixed(2)}` : ''
+            }, RSS growth ${r.growth.toFixed(0)} MiB`,
         )
         .join('\n') +
       (WITH_SECRETS
@@ -465,7 +510,15 @@ async function main() {
     const backend = await startBackendProcess({
       database,
       databasePrefix: database === 'postgres' ? prefix : undefined,
-      releaseCommands: { docker: {}, runs: { maxConcurrent: 4 } },
+      releaseCommands: {
+        docker: { tty: TTY },
+        runs: {
+          maxConcurrent: 4,
+          ...(MAX_LOOP_LAG_MS === undefined
+            ? {}
+            : { outputMaxLoopLagMs: Number(MAX_LOOP_LAG_MS) }),
+        },
+      },
       wrapper: PROFILE_DIR
         ? ['env', `NODE_OPTIONS=--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`]
         : undefined,
