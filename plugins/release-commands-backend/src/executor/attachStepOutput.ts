@@ -55,8 +55,11 @@ export async function attachStepOutput(
   }
 
   let head = '';
-  const keepHead = (chunk: Buffer) => {
-    if (head.length < HEAD_BYTES) head += chunk.toString();
+  let lastActivity = Date.now();
+  /** Notes that output came, and keeps the start of it. */
+  const received = (chunk: Buffer, keep: boolean) => {
+    lastActivity = Date.now();
+    if (keep && head.length < HEAD_BYTES) head += chunk.toString();
   };
   // A broken connection is reported by the wait; here it only ends the output.
   const ended = new Promise<void>(resolve => {
@@ -68,7 +71,6 @@ export async function attachStepOutput(
   // While the consumer asks for a pause, nothing more is read: the engine
   // stops reading the container's output, and the command's writes block.
   let pauses = 0;
-  let lastActivity = Date.now();
   const paced = (result: void | Promise<void>) => {
     if (!result) return;
     if (pauses++ === 0) stream.pause();
@@ -78,9 +80,6 @@ export async function attachStepOutput(
     };
     result.then(resume, resume);
   };
-  stream.on('data', () => {
-    lastActivity = Date.now();
-  });
 
   let flush = () => {};
   if (tty) {
@@ -89,7 +88,7 @@ export async function attachStepOutput(
       if (chunk.length > 0) paced(onOutput('stdout', chunk));
     };
     stream.on('data', (chunk: Buffer) => {
-      keepHead(chunk);
+      received(chunk, true);
       emit(lineEnds.push(chunk));
     });
     flush = () => emit(lineEnds.flush());
@@ -98,7 +97,7 @@ export async function attachStepOutput(
     const sink = (name: 'stdout' | 'stderr') =>
       new Writable({
         write(chunk: Buffer, _encoding, done) {
-          if (name === 'stderr') keepHead(chunk);
+          received(chunk, name === 'stderr');
           paced(onOutput(name, chunk));
           done();
         },

@@ -1,5 +1,4 @@
 import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
-import { EventEmitter } from 'node:events';
 
 /**
  * One write of a run's log as its writer in this process stored it: every
@@ -122,7 +121,6 @@ export class LogFeed {
  * polling the store.
  */
 export class RunEvents {
-  private readonly emitter = new EventEmitter();
   private readonly feeds = new Map<string, Set<LogFeed>>();
   private readonly writers = new Map<string, number>();
   private readonly maxQueuedBytes: number;
@@ -133,14 +131,11 @@ export class RunEvents {
    */
   constructor(options: { maxQueuedBytes?: number } = {}) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
-    // One listener per waiter; many waiters for one run are normal.
-    this.emitter.setMaxListeners(0);
   }
 
-  /** Something about the run changed: wakes its followers and waiters. */
+  /** Something about the run changed: wakes its followers. */
   notify(runId: string) {
     for (const feed of this.feeds.get(runId) ?? []) feed.notify();
-    this.emitter.emit(runId);
   }
 
   /** A write of the run's log was stored: every follower gets it. */
@@ -151,7 +146,6 @@ export class RunEvents {
       for (const chunk of write.chunks) bytes += chunk.text.length;
       for (const feed of feeds) feed.push(write, bytes);
     }
-    this.emitter.emit(runId);
   }
 
   /** Starts following a run's log; close the feed when done. */
@@ -190,21 +184,5 @@ export class RunEvents {
   /** Whether a writer of the run's log is open in this process. */
   isLive(runId: string): boolean {
     return this.writers.has(runId);
-  }
-
-  /** Resolves at the next notification for the run, or after `timeoutMs`. */
-  wait(runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise(resolve => {
-      let timer: NodeJS.Timeout | undefined = undefined;
-      const done = () => {
-        clearTimeout(timer);
-        this.emitter.off(runId, done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      timer = setTimeout(done, timeoutMs);
-      this.emitter.on(runId, done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
   }
 }

@@ -176,7 +176,7 @@ async function followLog(
         // recovery interrupted gets its closing lines just after, from
         // whichever instance noticed: give them a moment.
         if (run?.status === 'interrupted') {
-          await source.events.wait(runId, POLL_MS, closed);
+          await feed.wait(POLL_MS, closed);
         }
         ending = true;
         woken = 'change';
