@@ -36,10 +36,12 @@ function pacerOnTestClock(
     busy: (ms: number) => () => {
       now += ms;
     },
-    /** Lets `ms` pass on the pacer's clock and on the timers. */
+    /** Lets `ms` pass on the pacer's clock and on the timers, together. */
     pass: (ms: number) => {
-      now += ms;
-      jest.advanceTimersByTime(ms);
+      for (let i = 0; i < ms; i++) {
+        now += 1;
+        jest.advanceTimersByTime(1);
+      }
     },
   };
 }
@@ -66,7 +68,7 @@ describe('OutputPacer', () => {
         pacer.handle(() => {
           busy(10)();
           handled.push(i);
-        }),
+        }, 1),
       ).toBeUndefined();
     }
     expect(handled).toHaveLength(10);
@@ -77,9 +79,9 @@ describe('OutputPacer', () => {
       windowMs: 50,
       budgetMs: 10,
     });
-    expect(pacer.handle(busy(4))).toBeUndefined();
-    const first = pacer.handle(busy(8));
-    const second = pacer.handle(busy(1));
+    expect(pacer.handle(busy(4), 1)).toBeUndefined();
+    const first = pacer.handle(busy(8), 1);
+    const second = pacer.handle(busy(1), 1);
     expect(first).toBeInstanceOf(Promise);
     expect(second).toBe(first);
     // 4 + 8 ms of the window's 50 have passed: the pause lasts the rest.
@@ -88,7 +90,7 @@ describe('OutputPacer', () => {
     pass(1);
     expect(await settled(first!)).toBe(true);
     // A new window: budget again.
-    expect(pacer.handle(busy(9))).toBeUndefined();
+    expect(pacer.handle(busy(9), 1)).toBeUndefined();
   });
 
   it('counts the time of work that throws, and lets the error through', () => {
@@ -97,9 +99,9 @@ describe('OutputPacer', () => {
       pacer.handle(() => {
         busy(6)();
         throw new Error('masking failed');
-      }),
+      }, 1),
     ).toThrow('masking failed');
-    expect(pacer.handle(() => {})).toBeInstanceOf(Promise);
+    expect(pacer.handle(() => {}, 1)).toBeInstanceOf(Promise);
   });
 
   it('measures on the real clock by default', async () => {
@@ -110,46 +112,67 @@ describe('OutputPacer', () => {
       while (performance.now() < until) {
         // Holding the loop, as decoding and masking a large chunk does.
       }
-    });
+    }, 1);
     expect(pause).toBeInstanceOf(Promise);
     await pause;
   });
 
-  it("holds every run's output between reads while the event loop runs late, longer while it stays late, and lets go once it is on time", async () => {
-    const { pacer, loop, busy, pass } = pacerOnTestClock({
+  it("reads all runs' output at a limited rate while the event loop runs late, slower while it stays late, and lifts the limit once it is on time", async () => {
+    const { pacer, loop, pass } = pacerOnTestClock({
       windowMs: 10,
       budgetMs: 5,
     });
-    expect(pacer.handle(busy(1))).toBeUndefined();
+    const quick = () => {};
+    // 100 kB in the first 100 ms: 1000 bytes/ms came.
+    expect(pacer.handle(quick, 100_000)).toBeUndefined();
     loop.late = 50;
-    const holds: number[] = [];
-    for (let check = 0; check < 7; check++) {
+    pass(100);
+    // Late: half of what came.
+    const first = pacer.handle(quick, 10_000);
+    expect(pacer.rate).toBe(500);
+    expect(first).toBeInstanceOf(Promise);
+    // Another run's output, in the same pause: one timer for all.
+    expect(pacer.handle(quick, 10_000)).toBe(first);
+    // 10 kB at 500 bytes/ms take 20 ms.
+    pass(19);
+    expect(await settled(first!)).toBe(false);
+    pass(1);
+    expect(await settled(first!)).toBe(true);
+    // The second run's 10 kB are owed too: the next read waits for both.
+    const next = pacer.handle(quick, 10_000);
+    pass(39);
+    expect(await settled(next!)).toBe(false);
+    pass(1);
+    expect(await settled(next!)).toBe(true);
+    // 30 kB came in the 100 ms since the last check: still late, half that.
+    pass(40);
+    pacer.handle(quick, 1_000);
+    expect(pacer.rate).toBe(150);
+    // Never slower than the floor.
+    for (let i = 0; i < 5; i++) {
       pass(100);
-      const first = pacer.handle(busy(1));
-      expect(first).toBeInstanceOf(Promise);
-      // Another run's output, in the same hold: one timer for all.
-      expect(pacer.handle(busy(1))).toBe(first);
-      holds.push(pacer.holdMs);
-      pass(pacer.holdMs - 1);
-      expect(await settled(first!)).toBe(false);
-      pass(1);
-      expect(await settled(first!)).toBe(true);
+      pacer.handle(quick, 1_000);
     }
-    expect(holds).toEqual([5, 10, 20, 40, 80, 160, 200]);
-    // Between half the allowed lag and all of it: the hold stays.
+    expect(pacer.rate).toBe(64);
+    // Between half the allowed lag and all of it: the rate stays.
     loop.late = 15;
     pass(100);
-    pacer.handle(busy(1));
-    expect(pacer.holdMs).toBe(200);
+    pacer.handle(quick, 6_400);
+    expect(pacer.rate).toBe(64);
+    // On time: a quarter faster at each check while the limit binds.
     loop.late = 2;
-    const shrinking: number[] = [];
-    while (pacer.holdMs > 0) {
-      pass(200);
-      pacer.handle(busy(1));
-      shrinking.push(pacer.holdMs);
-    }
-    expect(shrinking.slice(0, 3)).toEqual([150, 112.5, 84.375]);
-    expect(pacer.handle(busy(1))).toBeUndefined();
+    pass(100);
+    pacer.handle(quick, 6_400);
+    expect(pacer.rate).toBe(80);
+    // Less comes now.
+    pass(100);
+    pacer.handle(quick, 2_000);
+    expect(pacer.rate).toBe(100);
+    // Far above what comes: lifted, and output goes through at once.
+    pass(100);
+    expect(pacer.handle(quick, 1_000)).toBeUndefined();
+    expect(pacer.rate).toBeUndefined();
+    expect(pacer.handle(quick, 1_000_000)).toBeUndefined();
   });
 
   it('watches the loop only while output flows, and never with no lag allowed', () => {
@@ -157,15 +180,15 @@ describe('OutputPacer', () => {
       windowMs: 10,
       budgetMs: 5,
     });
-    pacer.handle(busy(1));
+    pacer.handle(busy(1), 1);
     expect(loop).toMatchObject({ watched: 1, stopped: 0 });
     pass(999);
-    pacer.handle(busy(1));
+    pacer.handle(busy(1), 1);
     pass(999);
     expect(loop).toMatchObject({ watched: 1, stopped: 0 });
     pass(1);
     expect(loop).toMatchObject({ watched: 1, stopped: 1 });
-    pacer.handle(busy(1));
+    pacer.handle(busy(1), 1);
     expect(loop).toMatchObject({ watched: 2, stopped: 1 });
     pacer.stop();
     expect(loop).toMatchObject({ watched: 2, stopped: 2 });
@@ -174,23 +197,32 @@ describe('OutputPacer', () => {
     never.loop.late = 1000;
     for (let i = 0; i < 5; i++) {
       never.pass(100);
-      expect(never.pacer.handle(never.busy(1))).toBeUndefined();
+      expect(never.pacer.handle(never.busy(1), 1)).toBeUndefined();
     }
     expect(never.loop.watched).toBe(0);
   });
 
-  it('measures how late the event loop ran', async () => {
+  it('measures how late the event loop ran, one stall at half its length', async () => {
     jest.useRealTimers();
     const watch = watchEventLoop();
-    try {
-      await sleep(30);
-      watch.lateMs();
-      const until = performance.now() + 60;
+    const hold = (ms: number) => {
+      const until = performance.now() + ms;
       while (performance.now() < until) {
         // Holding the loop.
       }
+    };
+    try {
       await sleep(30);
-      expect(watch.lateMs()).toBeGreaterThanOrEqual(40);
+      watch.lateMs();
+      // The turn after a 60 ms stall comes at least 50 ms late.
+      hold(60);
+      await sleep(30);
+      expect(watch.lateMs()).toBeGreaterThanOrEqual(25);
+      hold(60);
+      await sleep(30);
+      hold(60);
+      await sleep(30);
+      expect(watch.lateMs()).toBeGreaterThanOrEqual(50);
     } finally {
       watch.stop();
     }

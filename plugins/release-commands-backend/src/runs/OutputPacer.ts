@@ -6,17 +6,24 @@ const WINDOW_MS = 10;
 const BUDGET_MS = 4;
 /** How often the event loop's lateness is looked at while output flows. */
 const CHECK_MS = 100;
-/** By default, how late the loop may run, at worst between two checks. */
+/** By default, how late the loop may run between two checks (see `LoopWatch`). */
 const MAX_LAG_MS = 20;
-/** The shortest and the longest hold between two reads of a run's output. */
-const MIN_HOLD_MS = 5;
-const MAX_HOLD_MS = 200;
+/** The slowest that output is read while the loop runs late, in bytes/ms. */
+const MIN_RATE = 64;
+/** How the rate changes while the loop runs late, and while it is on time. */
+const SLOWER = 0.5;
+const FASTER = 1.25;
 /** How long without output before the loop is no longer watched. */
 const IDLE_MS = 1000;
 
 /** Watches how late the event loop runs. */
 export type LoopWatch = {
-  /** How late the loop ran at worst since the last call, in ms. */
+  /**
+   * How late the loop ran since the last call, in ms: at the second worst
+   * of its turns, or half the worst when that is more. One stall up to
+   * twice the allowed lag (a garbage collection, one large write) is borne;
+   * two in a row, or a longer one, are not.
+   */
   lateMs(): number;
   stop(): void;
 };
@@ -29,18 +36,29 @@ export type LoopWatch = {
 export function watchEventLoop(): LoopWatch {
   const everyMs = 10;
   let worst = 0;
+  let second = 0;
+  const note = (late: number) => {
+    if (late > worst) {
+      second = worst;
+      worst = late;
+    } else if (late > second) {
+      second = late;
+    }
+  };
   let last = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    worst = Math.max(worst, now - last - everyMs);
+    note(now - last - everyMs);
     last = now;
   }, everyMs);
   timer.unref?.();
   return {
     lateMs() {
       // Including a stall still under way, up to now.
-      const late = Math.max(worst, performance.now() - last - everyMs);
+      note(performance.now() - last - everyMs);
+      const late = Math.max(second, worst / 2);
       worst = 0;
+      second = 0;
       return Math.max(0, late);
     },
     stop: () => clearInterval(timer),
@@ -71,33 +89,42 @@ export type OutputPacerOptions = {
  * next window, and other requests are served meanwhile.
  *
  * And while the loop runs late anyway (on a busy machine, the engine's own
- * copying of the output competes for the same CPUs), each run's output is
- * read only once per hold, the hold growing while the loop stays late and
- * shrinking back to none once it is on time: what a command prints then
- * waits in the engine's buffers, and its writes block, rather than the
- * portal's requests. A command that prints little is never held.
+ * copying of the output competes for the same CPUs), all runs' output
+ * together is read at a limited rate: halved from what came while the loop
+ * stays late, raised by a quarter at each check while it is on time, and
+ * lifted once it no longer binds. What a command prints beyond it waits in
+ * the engine's buffers, and its writes block, rather than the portal's
+ * requests. While the loop is on time, output is never held.
  */
 export class OutputPacer {
   private windowStart = 0;
   private used = 0;
-  private nextWindow: Promise<void> | undefined;
+  private paused: Promise<void> | undefined;
   private readonly now: () => number;
   private watch: LoopWatch | undefined;
   private lastCheck = 0;
   private idleTimer: NodeJS.Timeout | undefined;
-  private held: Promise<void> | undefined;
-  /** The current hold between two reads of a run's output, in ms. */
-  holdMs = 0;
+  private lastOutput = 0;
+  /** Bytes of output handled since the last check. */
+  private bytesSinceCheck = 0;
+  /** When output may be read next, at the limited rate. */
+  private nextRead = 0;
+  /**
+   * How fast all runs' output is read while the loop runs late, in bytes
+   * per ms; undefined while it is read as fast as it comes.
+   */
+  rate: number | undefined;
 
   constructor(private readonly options: OutputPacerOptions = {}) {
     this.now = options.now ?? (() => performance.now());
   }
 
   /**
-   * Handles a piece of output; returns a promise to wait for before reading
-   * more when the window's budget is spent or output is being held.
+   * Handles a piece of output of `bytes`; returns a promise to wait for
+   * before reading more when the window's budget is spent or output is read
+   * at a limited rate.
    */
-  handle(work: () => void): Promise<void> | undefined {
+  handle(work: () => void, bytes: number): Promise<void> | undefined {
     const windowMs = this.options.windowMs ?? WINDOW_MS;
     const start = this.now();
     this.steer(start);
@@ -108,29 +135,33 @@ export class OutputPacer {
     try {
       work();
     } finally {
-      this.used += this.now() - start;
+      this.lastOutput = this.now();
+      this.used += this.lastOutput - start;
+      this.bytesSinceCheck += bytes;
     }
+    const end = this.lastOutput;
     if (this.used >= (this.options.budgetMs ?? BUDGET_MS)) {
-      // One timer for all that wait: a timer runs after pending I/O.
-      this.nextWindow ??= new Promise<void>(resolve => {
-        const wait = Math.max(1, this.windowStart + windowMs - this.now());
-        setTimeout(() => {
-          this.nextWindow = undefined;
-          resolve();
-        }, wait);
-      });
-      return this.nextWindow;
+      return this.pause(this.windowStart + windowMs - end);
     }
-    if (this.holdMs > 0) {
-      this.held ??= new Promise<void>(resolve => {
-        setTimeout(() => {
-          this.held = undefined;
-          resolve();
-        }, this.holdMs);
-      });
-      return this.held;
+    if (this.rate !== undefined) {
+      this.nextRead = Math.max(this.nextRead, end) + bytes / this.rate;
+      if (this.nextRead - end >= 1) return this.pause(this.nextRead - end);
     }
     return undefined;
+  }
+
+  /**
+   * One pause for every run that waits, with one timer (a timer runs after
+   * pending I/O): a run that asks while one is under way waits for it.
+   */
+  private pause(ms: number): Promise<void> {
+    this.paused ??= new Promise<void>(resolve => {
+      setTimeout(() => {
+        this.paused = undefined;
+        resolve();
+      }, Math.max(1, ms));
+    });
+    return this.paused;
   }
 
   /** Stops watching the loop (it starts again with the next output). */
@@ -139,10 +170,21 @@ export class OutputPacer {
     this.idleTimer = undefined;
     this.watch?.stop();
     this.watch = undefined;
-    this.holdMs = 0;
+    this.rate = undefined;
+    this.bytesSinceCheck = 0;
   }
 
-  /** Lengthens or shortens the hold by how late the loop ran. */
+  /** Stops watching once no output came for `IDLE_MS`. */
+  private stopWhenIdle(ms: number) {
+    this.idleTimer = setTimeout(() => {
+      const idle = this.now() - this.lastOutput;
+      if (idle >= IDLE_MS) this.stop();
+      else this.stopWhenIdle(IDLE_MS - idle);
+    }, ms);
+    this.idleTimer.unref?.();
+  }
+
+  /** Slows or speeds the reading of output by how late the loop ran. */
   private steer(now: number) {
     const maxLagMs = this.options.maxLagMs ?? MAX_LAG_MS;
     if (maxLagMs <= 0) return;
@@ -150,23 +192,23 @@ export class OutputPacer {
       this.watch = (this.options.watchLoop ?? watchEventLoop)();
       this.lastCheck = now;
     }
-    if (!this.idleTimer) {
-      this.idleTimer = setTimeout(() => this.stop(), IDLE_MS);
-      this.idleTimer.unref?.();
-    } else {
-      this.idleTimer.refresh();
-    }
-    if (now - this.lastCheck < CHECK_MS) return;
+    // Not a timer moved per chunk: the idle timer looks at `lastOutput`.
+    if (!this.idleTimer) this.stopWhenIdle(IDLE_MS);
+    const elapsed = now - this.lastCheck;
+    if (elapsed < CHECK_MS) return;
     this.lastCheck = now;
+    const came = this.bytesSinceCheck / elapsed;
+    this.bytesSinceCheck = 0;
     const late = this.watch.lateMs();
     if (late > maxLagMs) {
-      this.holdMs = Math.min(
-        MAX_HOLD_MS,
-        Math.max(MIN_HOLD_MS, this.holdMs * 2),
+      this.rate = Math.max(
+        MIN_RATE,
+        Math.min(this.rate ?? Infinity, came) * SLOWER,
       );
-    } else if (late < maxLagMs / 2) {
-      const shorter = this.holdMs * 0.75;
-      this.holdMs = shorter < MIN_HOLD_MS ? 0 : shorter;
+    } else if (late < maxLagMs / 2 && this.rate !== undefined) {
+      const faster = this.rate * FASTER;
+      // Far above what comes, the limit no longer holds anything back.
+      this.rate = faster > came * 4 ? undefined : faster;
     }
   }
 }

@@ -327,8 +327,9 @@ export class RunExecution {
           ),
         },
         onOutput: (stream, chunk) =>
-          context.pacer.handle(() =>
-            log.output(step.position, stream, masker.push(stream, chunk)),
+          context.pacer.handle(
+            () => log.output(step.position, stream, masker.push(stream, chunk)),
+            chunk.length,
           ),
         onStarted: workloadId =>
           this.write(
