@@ -50,7 +50,10 @@ export interface Config {
       }>;
       /**
        * Memory limit of each command's container, swap included: bytes, or a
-       * size such as `512m` or `1g`. Unlimited when unset.
+       * size such as `512m` or `1g`. Defaults to `2g`. `unlimited` lifts it,
+       * at a risk: one command that leaks or loads too much then takes
+       * memory from everything else on the engine's host, the portal too
+       * when it runs there.
        * @visibility backend
        */
       memory?: string | number;
@@ -97,6 +100,43 @@ export interface Config {
        * @visibility backend
        */
       tty?: boolean;
+      /**
+       * Linux capabilities given back to each command's container, e.g.
+       * `["NET_BIND_SERVICE"]`. Every capability is dropped by default, so
+       * that a command running as root in its container cannot change file
+       * ownership, use raw sockets, trace processes and the like, and
+       * `no-new-privileges` keeps setuid programs from raising it again.
+       * The risk of each one added: it is held by every command of every
+       * entity, and some (`SYS_ADMIN`, `SYS_PTRACE`, `DAC_READ_SEARCH`,
+       * `NET_ADMIN`) are known routes out of a container.
+       * @visibility backend
+       */
+      capAdd?: string[];
+      /**
+       * The user commands run as: a name or uid, optionally with `:group`
+       * or `:gid`, e.g. `"10001:10001"`. Defaults to the image's own `USER`,
+       * which is root when the image sets none (without capabilities, see
+       * `capAdd`, but still the owner of the image's files, and uid 0 on
+       * the host should the container be escaped). A uid the image does not
+       * know works too: the command has no home directory then.
+       * @visibility backend
+       */
+      user?: string;
+      /**
+       * Make the image's file system read-only for the command, with a
+       * writable tmpfs on `/tmp` (see `tmpSize`). Defaults to false, since
+       * some frameworks write next to the code (Rails writes `db/schema.rb`
+       * after migrating); true where the commands allow it, so that a
+       * command cannot change the code later commands run.
+       * @visibility backend
+       */
+      readOnlyRootFilesystem?: boolean;
+      /**
+       * Size of the `/tmp` tmpfs of a read-only file system: bytes, or a size
+       * such as `64m`. Its contents count toward `memory`. Defaults to `64m`.
+       * @visibility backend
+       */
+      tmpSize?: string | number;
       /**
        * Seconds a pull may take before the run fails. Defaults to 600
        * (10 minutes).

@@ -25,10 +25,14 @@ export const DEFAULT_DOCKER_EXECUTOR_OPTIONS: DockerExecutorOptions = {
   registries: [],
   pullTimeoutMs: 10 * 60_000,
   engineTimeoutMs: 10_000,
+  memoryBytes: 2 * 1024 ** 3,
   pidsLimit: 1024,
   stopGracePeriodSeconds: 10,
   init: true,
   tty: true,
+  capAdd: [],
+  readOnlyRootFilesystem: false,
+  tmpBytes: 64 * 1024 ** 2,
 };
 
 /**

@@ -254,6 +254,76 @@ describe('DockerStepRunner', () => {
       }
     });
 
+    describe('least privilege', () => {
+      const probe = ['/bin/sh', '-c', 'grep Cap /proc/self/status; id'];
+      const zeroCaps = ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'].map(
+        set => `${set}:\t0000000000000000`,
+      );
+
+      it("drops every capability, under the image's own user by default", async () => {
+        const result = await runStep(createRunner(), probe);
+
+        expect(result.exitCode).toBe(0);
+        const lines = result.stdout.split(/\r?\n/);
+        expect(lines).toEqual(expect.arrayContaining(zeroCaps));
+        // The test image sets no USER (nor /etc/passwd): root, without powers.
+        expect(result.stdout).toMatch(/^uid=0(\(root\))? gid=0/m);
+      });
+
+      it('runs as the configured user, with only the capabilities given back', async () => {
+        const result = await runStep(
+          createRunner({
+            user: '10001:10001',
+            capAdd: ['CAP_NET_BIND_SERVICE'],
+          }),
+          probe,
+        );
+
+        expect(result.exitCode).toBe(0);
+        expect(result.stdout).toMatch(/^uid=10001 gid=10001/m);
+        // NET_BIND_SERVICE is bit 10; a non-root user holds it only in the
+        // bounding set.
+        expect(result.stdout).toMatch(/^CapBnd:\t0000000000000400$/m);
+        expect(result.stdout).toMatch(/^CapEff:\t0000000000000000$/m);
+      });
+
+      it('cannot write to the image with a read-only file system, only to /tmp', async () => {
+        const result = await runStep(
+          createRunner({ readOnlyRootFilesystem: true, tmpBytes: 1024 * 1024 }),
+          [
+            '/bin/sh',
+            '-c',
+            'touch /image-file || echo refused; echo kept > /tmp/f && cat /tmp/f; df -k /tmp | tail -n 1',
+          ],
+        );
+
+        expect(result.exitCode).toBe(0);
+        expect(result.stdout).toMatch(/Read-only file system/);
+        expect(result.stdout).toMatch(/^refused$/m);
+        expect(result.stdout).toMatch(/^kept$/m);
+        // A 1 MiB tmpfs: 1024 blocks of 1 kB.
+        expect(result.stdout).toMatch(/^tmpfs\s+1024\s/m);
+      });
+
+      it('limits memory to 2 GiB unless told otherwise', async () => {
+        const create = jest.spyOn(docker, 'createContainer');
+        try {
+          await runStep(createRunner(), ['/bin/true']);
+          await runStep(createRunner({ memoryBytes: null }), ['/bin/true']);
+          const limits = create.mock.calls.map(([options]) => [
+            options.HostConfig?.Memory,
+            options.HostConfig?.MemorySwap,
+          ]);
+          expect(limits).toEqual([
+            [2 * 1024 ** 3, 2 * 1024 ** 3],
+            [undefined, undefined],
+          ]);
+        } finally {
+          create.mockRestore();
+        }
+      });
+    });
+
     it('runs an exec form argv without a shell', async () => {
       const result = await runStep(createRunner(), ['/bin/echo', 'hi']);
 

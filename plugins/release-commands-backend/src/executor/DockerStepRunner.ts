@@ -29,6 +29,10 @@ export type DockerStepOptions = Pick<
   | 'init'
   | 'stopGracePeriodSeconds'
   | 'tty'
+  | 'capAdd'
+  | 'user'
+  | 'readOnlyRootFilesystem'
+  | 'tmpBytes'
 > & {
   /** How long after an unexplained exit 137 the engine's `oom` event may come. */
   oomEventGraceMs?: number;
@@ -105,6 +109,7 @@ export class DockerStepRunner {
     tty: boolean,
   ): Promise<Docker.Container> {
     const { memoryBytes, cpus, pidsLimit, networkMode, init } = this.options;
+    const { capAdd, user, readOnlyRootFilesystem, tmpBytes } = this.options;
     try {
       // Not repeated on failure: a create whose answer was lost may have
       // made a container, which then carries labels for the reaper.
@@ -117,6 +122,8 @@ export class DockerStepRunner {
           Env: Object.entries(request.env).map(
             ([key, value]) => `${key}=${value}`,
           ),
+          // Unset, the image's own USER.
+          User: user,
           Tty: tty,
           // With a terminal, stdin is that terminal; attached so that the
           // command can be told no input comes.
@@ -126,14 +133,22 @@ export class DockerStepRunner {
           AttachStderr: true,
           Labels: containerLabels(request.labels),
           HostConfig: {
-            Memory: memoryBytes,
-            MemorySwap: memoryBytes,
+            Memory: memoryBytes ?? undefined,
+            MemorySwap: memoryBytes ?? undefined,
             NanoCpus: cpus === undefined ? undefined : Math.round(cpus * 1e9),
             PidsLimit: pidsLimit,
             NetworkMode: networkMode,
             Init: init,
             Privileged: false,
+            // Root in the container is then root without its powers, and no
+            // setuid program can give any back.
+            CapDrop: ['ALL'],
+            CapAdd: capAdd,
             SecurityOpt: ['no-new-privileges'],
+            ReadonlyRootfs: readOnlyRootFilesystem,
+            Tmpfs: readOnlyRootFilesystem
+              ? { '/tmp': `rw,nosuid,nodev,size=${tmpBytes}` }
+              : undefined,
             // The output is read from the attach stream and kept, masked, in
             // the run's log: the engine's own copy would cost it a second
             // write of every byte and hold the unmasked text on its disk.
@@ -264,7 +279,7 @@ export class DockerStepRunner {
     // this step stopped was killed by its stop.
     if (
       state.ExitCode !== KILLED ||
-      this.options.memoryBytes === undefined ||
+      this.options.memoryBytes === null ||
       stoppedByUs
     ) {
       return false;

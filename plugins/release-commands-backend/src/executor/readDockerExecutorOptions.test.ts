@@ -25,6 +25,10 @@ describe('readDockerExecutorOptions', () => {
         tty: false,
         pullTimeoutSeconds: 120,
         engineTimeoutSeconds: 2.5,
+        capAdd: ['NET_BIND_SERVICE', 'cap_chown'],
+        user: '10001:10001',
+        readOnlyRootFilesystem: true,
+        tmpSize: '16m',
       }),
     ).toEqual({
       pullPolicy: 'never',
@@ -38,9 +42,24 @@ describe('readDockerExecutorOptions', () => {
       tty: false,
       pullTimeoutMs: 120_000,
       engineTimeoutMs: 2500,
+      capAdd: ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN'],
+      user: '10001:10001',
+      readOnlyRootFilesystem: true,
+      tmpBytes: 16 * 1024 * 1024,
     });
     expect(read({})).toEqual({});
   });
+
+  it('lifts the memory limit only when told "unlimited"', () => {
+    expect(read({ memory: 'unlimited' })).toEqual({ memoryBytes: null });
+  });
+
+  it.each(['app', '10001', 'app:staff', '10001:10001', 'www-data'])(
+    'takes %j as a user',
+    user => {
+      expect(read({ user })).toEqual({ user });
+    },
+  );
 
   it.each([
     [{ memory: 'lots' }, 'releaseCommands.docker.memory'],
@@ -53,6 +72,13 @@ describe('readDockerExecutorOptions', () => {
       { engineTimeoutSeconds: -1 },
       'releaseCommands.docker.engineTimeoutSeconds',
     ],
+    [{ capAdd: ['ALL'] }, 'releaseCommands.docker.capAdd lists "ALL"'],
+    [{ capAdd: ['CAP_WIZARDRY'] }, 'releaseCommands.docker.capAdd'],
+    [{ user: '' }, 'releaseCommands.docker.user'],
+    [{ user: 'root:' }, 'releaseCommands.docker.user'],
+    [{ user: '1000:1000:1000' }, 'releaseCommands.docker.user'],
+    [{ user: 'app; rm -rf /' }, 'releaseCommands.docker.user'],
+    [{ tmpSize: 'big' }, 'releaseCommands.docker.tmpSize'],
   ])('rejects %j naming %s', (docker, key) => {
     expect(() => read(docker)).toThrow(key);
   });

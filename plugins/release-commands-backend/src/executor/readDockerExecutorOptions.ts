@@ -19,8 +19,11 @@ export type DockerExecutorOptions = {
   pullTimeoutMs: number;
   /** How long one short engine request may go unanswered before it counts as failed. */
   engineTimeoutMs: number;
-  /** Memory limit in bytes, swap included (the container gets no swap). */
-  memoryBytes?: number;
+  /**
+   * Memory limit in bytes, swap included (the container gets no swap); null
+   * for none.
+   */
+  memoryBytes: number | null;
   cpus?: number;
   pidsLimit: number;
   /** Unset leaves the engine's default network. */
@@ -30,9 +33,94 @@ export type DockerExecutorOptions = {
   init: boolean;
   /** A pseudo-terminal for each command, unless the step says otherwise. */
   tty: boolean;
+  /** Capabilities given back; every other one is dropped. */
+  capAdd: string[];
+  /** `user`, `uid` or `uid:gid`; undefined keeps the image's own user. */
+  user?: string;
+  /** The image's files cannot be changed; a tmpfs is mounted on /tmp. */
+  readOnlyRootFilesystem: boolean;
+  /** Size of that tmpfs, in bytes. */
+  tmpBytes: number;
 };
 
 const PULL_POLICIES: PullPolicy[] = ['if-not-present', 'always', 'never'];
+
+/** A name or number, then optionally `:` and a group name or number. */
+const USER =
+  /^[a-z_][a-z0-9_.-]*$|^\d+$|^([a-z_][a-z0-9_.-]*|\d+):([a-z_][a-z0-9_.-]*|\d+)$/i;
+
+/** Linux capabilities, as capabilities(7) names them (without `CAP_`). */
+const CAPABILITIES = [
+  'AUDIT_CONTROL',
+  'AUDIT_READ',
+  'AUDIT_WRITE',
+  'BLOCK_SUSPEND',
+  'BPF',
+  'CHECKPOINT_RESTORE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'KILL',
+  'LEASE',
+  'LINUX_IMMUTABLE',
+  'MAC_ADMIN',
+  'MAC_OVERRIDE',
+  'MKNOD',
+  'NET_ADMIN',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_RAW',
+  'PERFMON',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYSLOG',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_CHROOT',
+  'SYS_MODULE',
+  'SYS_NICE',
+  'SYS_PACCT',
+  'SYS_PTRACE',
+  'SYS_RAWIO',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'WAKE_ALARM',
+];
+
+/** Capability names as the engine takes them: upper case, `CAP_` prefixed. */
+function readCapabilities(
+  names: string[] | undefined,
+  configKey: string,
+): string[] | undefined {
+  return names?.map(name => {
+    const bare = name.toUpperCase().replace(/^CAP_/, '');
+    if (!CAPABILITIES.includes(bare)) {
+      throw new Error(
+        `${configKey} lists ${JSON.stringify(
+          name,
+        )}, which is not a Linux capability (e.g. "NET_BIND_SERVICE"; see capabilities(7))`,
+      );
+    }
+    return `CAP_${bare}`;
+  });
+}
+
+/** A size, or `unlimited` for none (the only way to lift the default). */
+function readMemoryLimit(
+  value: string | number | undefined,
+  configKey: string,
+): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'unlimited') return null;
+  return parseMemorySize(value, configKey);
+}
 
 /** Reads `releaseCommands.docker`, refusing values the engine would misread. */
 export function readDockerExecutorOptions(
@@ -56,6 +144,17 @@ export function readDockerExecutorOptions(
     );
   }
   const memory = docker.getOptional<string | number>('memory');
+  const user = docker.getOptionalString('user');
+  if (user !== undefined && !USER.test(user)) {
+    throw new Error(
+      `${key(
+        'user',
+      )} must be a user name or uid, optionally with :group or :gid (e.g. "10001:10001"), got ${JSON.stringify(
+        user,
+      )}`,
+    );
+  }
+  const tmpSize = docker.getOptional<string | number>('tmpSize');
   const cpus = docker.getOptionalNumber('cpus');
   if (cpus !== undefined && !(cpus > 0)) {
     throw new Error(`${key('cpus')} must be a positive number, got ${cpus}`);
@@ -92,14 +191,23 @@ export function readDockerExecutorOptions(
       username: registry.getString('username'),
       password: registry.getString('password'),
     })),
-    memoryBytes:
-      memory === undefined ? undefined : parseMemorySize(memory, key('memory')),
+    memoryBytes: readMemoryLimit(memory, key('memory')),
     cpus,
     pidsLimit,
     networkMode: docker.getOptionalString('networkMode'),
     stopGracePeriodSeconds: grace,
     init: docker.getOptionalBoolean('init'),
     tty: docker.getOptionalBoolean('tty'),
+    capAdd: readCapabilities(
+      docker.getOptionalStringArray('capAdd'),
+      key('capAdd'),
+    ),
+    user,
+    readOnlyRootFilesystem: docker.getOptionalBoolean('readOnlyRootFilesystem'),
+    tmpBytes:
+      tmpSize === undefined
+        ? undefined
+        : parseMemorySize(tmpSize, key('tmpSize')),
     pullTimeoutMs: seconds('pullTimeoutSeconds'),
     engineTimeoutMs: seconds('engineTimeoutSeconds'),
   });
