@@ -5,7 +5,8 @@ export interface Config {
   releaseCommands?: {
     /**
      * How long one command may run when it sets no timeout of its own, in
-     * seconds. Defaults to 1800 (30 minutes).
+     * whole seconds from 1 to 86400 (24 hours, the most a command's own
+     * timeout may be). Defaults to 1800 (30 minutes).
      * @visibility frontend
      */
     defaultTimeoutSeconds?: number;

@@ -247,6 +247,25 @@ describe('releaseCommandsPlugin', () => {
       }),
     ).rejects.toThrow(/releaseCommands.runs.retention must be at least 1 hour/);
   });
+
+  it.each([
+    [
+      { defaultTimeoutSeconds: 30 * 86_400 },
+      'releaseCommands.defaultTimeoutSeconds must be at most 86400 seconds',
+    ],
+    [
+      { docker: { capAdd: ['SYS_WIZARD'] } },
+      'releaseCommands.docker.capAdd lists "SYS_WIZARD"',
+    ],
+    [{ docker: { user: 'root;' } }, 'releaseCommands.docker.user must be'],
+  ])(
+    'refuses to start with %j, naming the key',
+    async (releaseCommands, message) => {
+      await expect(
+        startPlugin({ config: { releaseCommands } }),
+      ).rejects.toThrow(message);
+    },
+  );
 });
 
 /**

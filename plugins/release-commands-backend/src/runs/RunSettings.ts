@@ -1,5 +1,14 @@
 import { Config } from '@backstage/config';
-import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  DEFAULT_COMMAND_TIMEOUT_SECONDS,
+  timeoutSecondsSchema,
+} from '@release-commands/backstage-plugin-release-commands-common';
+
+/**
+ * The longest delay a Node timer keeps: a longer one fires at once, which
+ * would time out every step the moment it starts.
+ */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /** How runs are scheduled, watched and logged. */
 export type RunSettings = {
@@ -41,13 +50,30 @@ export function readRunSettings(config: Config): RunSettings {
   const runs = config.getOptionalConfig('releaseCommands.runs');
   const seconds = (key: string, fallback: number) => {
     const value = runs?.getOptionalNumber(key) ?? fallback;
-    if (!(value > 0)) {
+    if (!(value > 0 && value <= MAX_TIMER_SECONDS)) {
       throw new Error(
-        `releaseCommands.runs.${key} must be a positive number of seconds, got ${value}`,
+        `releaseCommands.runs.${key} must be a positive number of seconds, at most ${MAX_TIMER_SECONDS}, got ${value}`,
       );
     }
     return value * 1000;
   };
+  const defaultTimeoutSeconds =
+    config.getOptionalNumber('releaseCommands.defaultTimeoutSeconds') ??
+    DEFAULT_COMMAND_TIMEOUT_SECONDS;
+  const timeout = timeoutSecondsSchema.safeParse(defaultTimeoutSeconds);
+  if (!timeout.success) {
+    throw new Error(
+      `releaseCommands.defaultTimeoutSeconds ${timeout.error.issues[0].message}, got ${defaultTimeoutSeconds}`,
+    );
+  }
+  const stopGracePeriodSeconds =
+    config.getOptionalNumber('releaseCommands.docker.stopGracePeriodSeconds') ??
+    10;
+  if (!(stopGracePeriodSeconds >= 0 && stopGracePeriodSeconds <= 3600)) {
+    throw new Error(
+      `releaseCommands.docker.stopGracePeriodSeconds must be from 0 to 3600 seconds, got ${stopGracePeriodSeconds}`,
+    );
+  }
   const heartbeatIntervalMs = seconds('heartbeatIntervalSeconds', 5);
   const staleAfterMs = seconds('staleAfterSeconds', 30);
   if (staleAfterMs < 2 * heartbeatIntervalMs) {
@@ -78,19 +104,14 @@ export function readRunSettings(config: Config): RunSettings {
     );
   }
   return {
-    defaultTimeoutSeconds:
-      config.getOptionalNumber('releaseCommands.defaultTimeoutSeconds') ??
-      DEFAULT_COMMAND_TIMEOUT_SECONDS,
+    defaultTimeoutSeconds,
     maxConcurrentRuns,
     logCapBytes,
     outputMaxLoopLagMs: wholeNumber('outputMaxLoopLagMs', 20, 0),
     heartbeatIntervalMs,
     staleAfterMs,
     recoveryIntervalMs: seconds('recoveryIntervalSeconds', 30),
-    stopGracePeriodMs:
-      (config.getOptionalNumber(
-        'releaseCommands.docker.stopGracePeriodSeconds',
-      ) ?? 10) * 1000,
+    stopGracePeriodMs: stopGracePeriodSeconds * 1000,
     runDeadlineMs: seconds('maxRunSeconds', 4 * 60 * 60),
     maxQueuedPerEntity: wholeNumber('maxQueuedPerEntity', 10, 1),
     maxQueuedPerActor: wholeNumber('maxQueuedPerActor', 50, 1),
