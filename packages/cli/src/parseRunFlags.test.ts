@@ -38,7 +38,6 @@ describe('parseRunFlags', () => {
       body: {
         image: 'shop:1.4.2',
         environment: 'production',
-        trigger: 'pipeline',
         env: {
           DATABASE_URL: 'postgres://db/shop',
           GREETING: 'hello world',

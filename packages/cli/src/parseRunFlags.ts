@@ -54,7 +54,6 @@ export function parseRunFlags(
     image: flags.image,
     env: Object.keys(env).length > 0 ? env : undefined,
     environment: flags.environment,
-    trigger: 'pipeline',
   });
   if (!body.success) {
     throw usageError(

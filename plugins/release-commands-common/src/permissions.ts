@@ -25,13 +25,25 @@ export const releaseCommandsUpdatePermission = createPermission({
 });
 
 /**
- * Start (or cancel) a run of an entity's release commands: what a deploy does.
+ * Start a run of an entity's release commands: what a deploy does.
  *
  * @public
  */
 export const releaseCommandsRunCreatePermission = createPermission({
   name: 'release-commands.runs.create',
   attributes: { action: 'create' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
+/**
+ * Cancel an entity's queued or running run. Apart from starting runs, so
+ * that pipelines holding `runs.create` widely cannot stop others' deploys.
+ *
+ * @public
+ */
+export const releaseCommandsRunCancelPermission = createPermission({
+  name: 'release-commands.runs.cancel',
+  attributes: { action: 'update' },
   resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
 });
 
@@ -55,5 +67,6 @@ export const releaseCommandsPermissions = [
   releaseCommandsReadPermission,
   releaseCommandsUpdatePermission,
   releaseCommandsRunCreatePermission,
+  releaseCommandsRunCancelPermission,
   releaseCommandsRunReadPermission,
 ];

@@ -193,7 +193,6 @@ describe('createRunRequestSchema', () => {
       image: 'registry.example.com/team/shop:1.4.2',
       env: { DATABASE_URL: 'postgres://db/shop' },
       environment: 'production',
-      trigger: 'pipeline',
     };
     expect(createRunRequestSchema.parse(full)).toEqual(full);
   });
@@ -222,9 +221,11 @@ describe('createRunRequestSchema', () => {
       problem(createRunRequestSchema, {
         image: 'shop:1',
         environment: 'Prod',
-        trigger: 'cron',
+        trigger: 'manual',
       }),
-    ).toMatch(/^environment must be a short lower-case name.*; trigger /);
+    ).toMatch(
+      /^environment must be a short lower-case name.*; unknown field "trigger"$/,
+    );
   });
 });
 

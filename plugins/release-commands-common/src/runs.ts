@@ -300,7 +300,6 @@ export const createRunRequestSchema = z
     image: imageReferenceSchema,
     env: runEnvSchema.optional(),
     environment: environmentNameSchema.optional(),
-    trigger: z.enum(['manual', 'pipeline', 'template']).optional(),
   })
   .strict();
 

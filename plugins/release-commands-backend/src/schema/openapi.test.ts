@@ -2,6 +2,7 @@ import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   ReleaseCommandRun,
+  releaseCommandsRunCancelPermission,
   releaseCommandsRunCreatePermission,
   RunLogChunk,
 } from '@release-commands/backstage-plugin-release-commands-common';
@@ -255,7 +256,10 @@ describe('openapi.yaml', () => {
           result:
             who === 'user:default/stranger' ||
             (who === 'user:default/reader' &&
-              permission.name === releaseCommandsRunCreatePermission.name)
+              [
+                releaseCommandsRunCreatePermission.name,
+                releaseCommandsRunCancelPermission.name,
+              ].includes(permission.name))
               ? AuthorizeResult.DENY
               : AuthorizeResult.ALLOW,
         }));
@@ -372,7 +376,6 @@ describe('openapi.yaml', () => {
         image,
         env: { NAME: 'world-secret' },
         environment: 'production',
-        trigger: 'pipeline',
       });
       expect(created.status).toBe(202);
       expect(created.headers.location).toBe(

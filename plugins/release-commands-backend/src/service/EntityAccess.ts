@@ -8,6 +8,7 @@ import {
   AuthorizeResult,
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
+import { RunTrigger } from '@release-commands/backstage-plugin-release-commands-common';
 import { Request } from 'express';
 
 /** Who is asking, in the form stored as createdBy / updatedBy. */
@@ -21,10 +22,25 @@ export function describeActor(credentials: BackstageCredentials): string {
   return principal.type;
 }
 
-/** `user`, `service` or `none`. */
-export function principalType(credentials: BackstageCredentials): string {
-  return (credentials.principal as { type: string }).type;
+const SCAFFOLDER_PLUGIN_ID = 'scaffolder';
+
+/**
+ * What started a run, as the credentials tell it (a client cannot say): a
+ * template when the scaffolder calls on behalf of the user who started the
+ * task, a person from the entity page (or their own client) for any other
+ * user, and a pipeline for a service.
+ */
+export function triggerOf(credentials: BackstageCredentials): RunTrigger {
+  const principal = credentials.principal as
+    | { type: 'user'; actor?: { subject: string } }
+    | { type: string };
+  if (principal.type !== 'user') return 'pipeline';
+  return 'actor' in principal &&
+    principal.actor?.subject === `plugin:${SCAFFOLDER_PLUGIN_ID}`
+    ? 'template'
+    : 'manual';
 }
+
 
 /**
  * Authenticates a request and checks one catalog-entity permission on one

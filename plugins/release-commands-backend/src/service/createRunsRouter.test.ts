@@ -1,4 +1,4 @@
-import { mockCredentials } from '@backstage/backend-test-utils';
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   ReleaseCommandRun,
@@ -12,6 +12,7 @@ import {
 } from '@release-commands/test-utils';
 import Docker from 'dockerode';
 import { AddressInfo } from 'node:net';
+import request from 'supertest';
 import { startPlugin } from '../__testUtils__/startPlugin';
 
 // Real containers and backends on a shared 2-CPU CI machine: a safety net, not
@@ -277,6 +278,83 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     );
     const again = await api.post(`/runs/${body.id}/cancel`).expect(409);
     expect(again.body.error.message).toMatch(/already ended \(cancelled\)/);
+    await api.stop();
+  });
+
+  it('records what started a run from the credentials, and refuses a client that says', async () => {
+    const api = await start();
+    await setCommands(api, [{ label: 'Echo', command: 'echo hi' }]);
+    const deployAs = async (authorization: string) => {
+      const res = await request(api.server)
+        .post(`/api/release-commands${SHOP}/runs`)
+        .set('Authorization', authorization)
+        .send({ image })
+        .expect(202);
+      return waitForEnd(api, res.body.id);
+    };
+
+    const byPipeline = await deployAs(mockCredentials.service.header());
+    const byTemplate = await deployAs(
+      `Bearer ${mockCredentials.user.token('user:default/ada', {
+        actor: { subject: 'plugin:scaffolder' },
+      })}`,
+    );
+    const byHand = await deployAs(
+      mockCredentials.user.header('user:default/ada'),
+    );
+    expect(
+      [byPipeline, byTemplate, byHand].map(run => [
+        run.status,
+        run.trigger,
+        run.triggeredBy,
+      ]),
+    ).toEqual([
+      ['succeeded', 'pipeline', 'external:test-service'],
+      ['succeeded', 'template', 'user:default/ada'],
+      ['succeeded', 'manual', 'user:default/ada'],
+    ]);
+
+    const claimed = await api
+      .post(`${SHOP}/runs`, { image, trigger: 'pipeline' })
+      .expect(400);
+    expect(claimed.body.error.message).toMatch(/unknown field "trigger"/);
+    const { body: page } = await api.get(`${SHOP}/runs`).expect(200);
+    expect(page.runs).toHaveLength(3);
+    await api.stop();
+  });
+
+  it('cancels only with release-commands.runs.cancel, which runs.create does not give', async () => {
+    const knex = await databases.init(databaseId);
+    const api = await startPlugin({
+      knex,
+      config: runConfig(),
+      extra: [
+        mockServices.permissions.mock({
+          authorize: async requests =>
+            requests.map(({ permission }) => ({
+              result:
+                permission.name === 'release-commands.runs.cancel'
+                  ? AuthorizeResult.DENY
+                  : AuthorizeResult.ALLOW,
+            })),
+        }).factory,
+      ],
+    });
+    await setCommands(api, [
+      { label: 'Wait', command: 'echo started; sleep 2; echo done' },
+    ]);
+    const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const refused = await api.post(`/runs/${body.id}/cancel`).expect(403);
+    expect(refused.body.error.message).toBe(
+      'Not allowed: release-commands.runs.cancel on component:default/shop',
+    );
+    const run = await waitForEnd(api, body.id);
+    expect([run.status, run.cancelRequestedAt, run.cancelRequestedBy]).toEqual([
+      'succeeded',
+      null,
+      null,
+    ]);
+    expect(await logOf(api, run.id)).toContain('started\ndone\n');
     await api.stop();
   });
 

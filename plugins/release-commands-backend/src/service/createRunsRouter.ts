@@ -9,6 +9,7 @@ import {
   createRunRequestSchema,
   DEFAULT_RUN_ENVIRONMENT,
   listRunsQuerySchema,
+  releaseCommandsRunCancelPermission,
   releaseCommandsRunCreatePermission,
   releaseCommandsRunReadPermission,
   ReleaseCommandRun,
@@ -24,7 +25,7 @@ import { RunsStore } from '../database/RunsStore';
 import { RunEvents } from '../runs/RunEvents';
 import { RunOrchestrator } from '../runs/RunOrchestrator';
 import { audited } from './audited';
-import { describeActor, EntityAccess, principalType } from './EntityAccess';
+import { describeActor, EntityAccess, triggerOf } from './EntityAccess';
 import { entityRefFromPath, parseRequest } from './parseRequest';
 import { sendRunLogText, streamRunLogEvents } from './streamRunLog';
 
@@ -97,9 +98,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
           image: body.image,
           env: body.env ?? {},
           environment,
-          trigger:
-            body.trigger ??
-            (principalType(credentials) === 'user' ? 'manual' : 'pipeline'),
+          trigger: triggerOf(credentials),
           actor,
         });
         return { result: created, meta: { runId: created.id } };
@@ -130,7 +129,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     const { run, credentials } = await readableRun(req);
     await access.check(
       credentials,
-      releaseCommandsRunCreatePermission,
+      releaseCommandsRunCancelPermission,
       run.entityRef,
     );
     const cancelled = await audited(

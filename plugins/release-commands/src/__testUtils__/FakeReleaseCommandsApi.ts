@@ -193,7 +193,7 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
         )}`,
         image: body.image,
         environment: body.environment ?? 'default',
-        trigger: body.trigger ?? 'manual',
+        trigger: 'manual',
         triggeredBy: 'user:default/guest',
         envKeys: Object.keys(body.env ?? {}),
         status: 'queued',

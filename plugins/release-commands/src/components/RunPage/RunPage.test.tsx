@@ -1,3 +1,4 @@
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { mockApis, renderInTestApp } from '@backstage/frontend-test-utils';
 import {
   RunLogChunk,
@@ -99,13 +100,16 @@ function logLines() {
     );
 }
 
-async function renderRunPage(api: FakeReleaseCommandsApi) {
+async function renderRunPage(
+  api: FakeReleaseCommandsApi,
+  permission = mockApis.permission(),
+) {
   await renderInTestApp(
     <RunPage
       runId={RUN_ID}
       allRunsHref="/catalog/default/component/demo-shop/release-commands"
     />,
-    { apis: [[releaseCommandsApiRef, api], mockApis.permission()] },
+    { apis: [[releaseCommandsApiRef, api], permission] },
   );
 }
 
@@ -278,6 +282,31 @@ describe('RunPage', () => {
     await waitFor(() =>
       expect(screen.queryByRole('button', { name: /Cancel/ })).toBeNull(),
     );
+  });
+
+  it('offers no cancel without release-commands.runs.cancel, though runs.create is held', async () => {
+    const api = new FakeReleaseCommandsApi({ runs: [runningRun()] });
+    controllableLog(api);
+    const asked: string[] = [];
+    await renderRunPage(
+      api,
+      mockApis.permission({
+        authorize: ({ permission }) => {
+          asked.push(permission.name);
+          return permission.name === 'release-commands.runs.cancel'
+            ? AuthorizeResult.DENY
+            : AuthorizeResult.ALLOW;
+        },
+      }),
+    );
+
+    await waitFor(() =>
+      expect(asked).toContain('release-commands.runs.cancel'),
+    );
+    // The decision lands a turn after it is asked.
+    await act(() => new Promise(resolve => setTimeout(resolve, 0)));
+    expect(screen.getByTestId('step-1')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Cancel run' })).toBeNull();
   });
 
   it('shows the repository digest of a pulled image', async () => {

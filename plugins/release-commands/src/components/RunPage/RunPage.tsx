@@ -5,7 +5,7 @@ import {
   describeError,
   isFinalRunStatus,
   ReleaseCommandRun,
-  releaseCommandsRunCreatePermission,
+  releaseCommandsRunCancelPermission,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
@@ -107,7 +107,7 @@ function RunSummary(props: { run: ReleaseCommandRun; onChanged: () => void }) {
   const classes = useStyles();
   const api = useApi(releaseCommandsApiRef);
   const canCancel = usePermission({
-    permission: releaseCommandsRunCreatePermission,
+    permission: releaseCommandsRunCancelPermission,
     resourceRef: run.entityRef,
   });
   const [confirming, setConfirming] = useState(false);

@@ -227,7 +227,6 @@ describe('RunsTable', () => {
       image: 'registry.example.com/shop:1.4.2',
       environment: 'test',
       env: { SHOP_HTTPS_ENFORCED: 'yes' },
-      trigger: 'manual',
     });
     expect(onOpenRun).toHaveBeenCalledWith(api.runs[0].id);
   });

@@ -69,7 +69,6 @@ export function parseRunForm(values: RunFormValues): {
     errors,
     request: {
       image,
-      trigger: 'manual',
       ...(environment ? { environment } : {}),
       ...(Object.keys(env).length > 0 ? { env } : {}),
     },
