@@ -3,6 +3,7 @@ import {
   BackstageCredentials,
   DiscoveryService,
 } from '@backstage/backend-plugin-api';
+import { NotAllowedError } from '@backstage/errors';
 import {
   RELEASE_COMMANDS_PLUGIN_ID,
   ReleaseCommandsClient,
@@ -19,8 +20,11 @@ export type ReleaseCommandsServiceClientOptions = {
   auth: AuthService;
   /**
    * On whose behalf to call, asked before every request so a long-running
-   * caller never sends an expired token. Without it, or when it gives no
-   * principal, the calling plugin's own service credentials are used.
+   * caller never sends an expired token. When it gives no principal (a task
+   * that no user started, say), every request fails with a
+   * `NotAllowedError`: the calling plugin's own rights never stand in for a
+   * missing user. Without it, the client calls with the calling plugin's own
+   * service credentials.
    */
   onBehalfOf?: () => Promise<BackstageCredentials>;
 };
@@ -38,11 +42,19 @@ export function createReleaseCommandsServiceClient(
   const { discovery, auth, onBehalfOf } = options;
 
   async function credentials(): Promise<BackstageCredentials> {
-    const initiator = onBehalfOf ? await onBehalfOf() : undefined;
-    if (initiator && !auth.isPrincipal(initiator, 'none')) {
-      return initiator;
+    if (!onBehalfOf) {
+      return auth.getOwnServiceCredentials();
     }
-    return auth.getOwnServiceCredentials();
+    // The caller's own rights are usually wider than those of the users it
+    // acts for: standing in for a missing user, they would let work that no
+    // user started do what no user may.
+    const initiator: BackstageCredentials | undefined = await onBehalfOf();
+    if (!initiator || auth.isPrincipal(initiator, 'none')) {
+      throw new NotAllowedError(
+        "No user to act for: release commands are called only on behalf of the user who started this, never with the calling plugin's own credentials",
+      );
+    }
+    return initiator;
   }
 
   return new ReleaseCommandsClient({

@@ -20,6 +20,7 @@ import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import yaml from 'yaml';
+import { pluginAuthFactory } from './__testUtils__/pluginAuth';
 import { scaffolderModuleReleaseCommands } from './module';
 
 // Containers, and a scaffolder task worker that polls.
@@ -89,6 +90,7 @@ describe('the scaffolder with the release-commands module', () => {
         scaffolderPlugin,
         scaffolderModuleReleaseCommands,
         releaseCommandsPlugin,
+        pluginAuthFactory,
         catalogServiceMock.factory({
           entities: [
             templateEntity('django-service'),

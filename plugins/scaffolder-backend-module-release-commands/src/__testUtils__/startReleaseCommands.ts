@@ -11,6 +11,7 @@ import { ReleaseCommandsClient } from '@release-commands/backstage-plugin-releas
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import releaseCommandsPlugin from '@release-commands/backstage-plugin-release-commands-backend';
 import { AddressInfo } from 'node:net';
+import { pluginAuth } from './pluginAuth';
 
 /** Who runs the templates in these tests. */
 export const TEMPLATE_USER = 'user:default/ada';
@@ -53,7 +54,7 @@ export async function startReleaseCommands(
     `http://127.0.0.1:${port}/api/${pluginId}`;
   return {
     discovery: { getBaseUrl: pluginUrl, getExternalBaseUrl: pluginUrl },
-    auth: mockServices.auth({ pluginId: 'scaffolder' }),
+    auth: pluginAuth('scaffolder'),
     api: new ReleaseCommandsClient({
       baseUrl: () => pluginUrl('release-commands'),
       fetch: (input, init) => {

@@ -1,3 +1,4 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { JsonValue } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
@@ -30,8 +31,8 @@ describe('release-commands:add', () => {
 
   /**
    * Runs the action as a task step would: with the template user as
-   * initiator and, when given, a checkpoint store that outlives one attempt
-   * (what a recovered task has).
+   * initiator (unless told otherwise) and, when given, a checkpoint store
+   * that outlives one attempt (what a recovered task has).
    */
   async function runAction(
     input: Record<string, unknown>,
@@ -39,6 +40,7 @@ describe('release-commands:add', () => {
       isDryRun?: boolean;
       checkpoints?: Map<string, JsonValue>;
       action?: ReturnType<typeof createAddReleaseCommandsAction>;
+      initiator?: BackstageCredentials;
     } = {},
   ) {
     const action = options.action ?? createAddReleaseCommandsAction(services);
@@ -47,7 +49,8 @@ describe('release-commands:add', () => {
     const ctx = {
       ...createMockActionContext({ input: input as any, logger }),
       isDryRun: options.isDryRun,
-      getInitiatorCredentials: async () => mockCredentials.user(TEMPLATE_USER),
+      getInitiatorCredentials: async () =>
+        options.initiator ?? mockCredentials.user(TEMPLATE_USER),
       async checkpoint<T>(opts: { key: string; fn: () => Promise<T> | T }) {
         if (!checkpoints.has(opts.key)) {
           checkpoints.set(opts.key, (await opts.fn()) as JsonValue);
@@ -304,17 +307,28 @@ describe('release-commands:add', () => {
     }
   });
 
-  it("calls with the scaffolder's own credentials when the task has no initiator", async () => {
-    const action = createAddReleaseCommandsAction(services);
-    const ctx = {
-      ...createMockActionContext({ input: { entityRef, preset: 'prisma' } }),
-      getInitiatorCredentials: async () => mockCredentials.none(),
-    };
-    await action.handler(ctx as any);
-    const [command] = (await services.api.getCommands(entityRef)).commands;
-    expect(command).toMatchObject({
-      label: 'Deploy migrations',
-      createdBy: 'plugin:scaffolder',
-    });
-  });
+  it.each([
+    ['a task step', false],
+    ['a dry run', true],
+  ])(
+    'fails in %s, writing nothing, when the task has no initiator',
+    async (_, isDryRun) => {
+      await services.api.appendCommand(entityRef, {
+        label: 'Typed by hand',
+        command: 'echo hello',
+        source: 'user',
+      });
+      const before = await services.api.getCommands(entityRef);
+
+      const error = await runAction(
+        { entityRef, preset: 'prisma' },
+        { isDryRun, initiator: mockCredentials.none() },
+      ).catch(e => e);
+
+      expect(error.message).toBe(
+        `Could not read the release commands of ${entityRef}: No user to act for: release commands are called only on behalf of the user who started this, never with the calling plugin's own credentials`,
+      );
+      expect(await services.api.getCommands(entityRef)).toEqual(before);
+    },
+  );
 });

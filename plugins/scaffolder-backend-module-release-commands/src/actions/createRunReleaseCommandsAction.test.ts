@@ -1,3 +1,4 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { buildBusyboxImage, requireDocker } from '@release-commands/test-utils';
@@ -43,7 +44,11 @@ describe('release-commands:run', () => {
 
   function startAction(
     input: Record<string, unknown>,
-    options: { isDryRun?: boolean; signal?: AbortSignal } = {},
+    options: {
+      isDryRun?: boolean;
+      signal?: AbortSignal;
+      initiator?: BackstageCredentials;
+    } = {},
   ) {
     const action = createRunReleaseCommandsAction({
       ...services,
@@ -52,10 +57,12 @@ describe('release-commands:run', () => {
       }),
     });
     const logger = mockServices.logger.mock();
+    const { initiator = mockCredentials.user(TEMPLATE_USER), ...rest } =
+      options;
     const ctx = {
       ...createMockActionContext({ input: input as any, logger }),
-      ...options,
-      getInitiatorCredentials: async () => mockCredentials.user(TEMPLATE_USER),
+      ...rest,
+      getInitiatorCredentials: async () => initiator,
     };
     const done = action.handler(ctx as any);
     return {
@@ -187,6 +194,22 @@ describe('release-commands:run', () => {
       '[1/1] Migrate: echo migrated',
     ]);
     expect(step.outputs()).toEqual({ runUrl: pagePath });
+    expect((await services.api.listRuns(entityRef)).runs).toEqual([]);
+  });
+
+  it('fails, starting no run, when the task has no initiator', async () => {
+    await setCommands({ label: 'Migrate', command: 'echo migrated' });
+
+    const step = startAction(
+      { entityRef, image },
+      { initiator: mockCredentials.none() },
+    );
+    const error = await step.done.catch(e => e);
+
+    expect(error.message).toBe(
+      `Could not start the release commands of ${entityRef}: No user to act for: release commands are called only on behalf of the user who started this, never with the calling plugin's own credentials`,
+    );
+    expect(step.outputs()).toEqual({});
     expect((await services.api.listRuns(entityRef)).runs).toEqual([]);
   });
 

@@ -148,12 +148,7 @@ export function createRunReleaseCommandsAction(options: {
         key: `run:${entityRef}:${environment ?? ''}:${image}`,
         fn: async () => {
           const run = await client
-            .createRun(entityRef, {
-              image,
-              env,
-              environment,
-              trigger: 'template',
-            })
+            .createRun(entityRef, { image, env, environment })
             .catch(error => {
               throw new Error(
                 `Could not start the release commands of ${entityRef}: ${describeError(
