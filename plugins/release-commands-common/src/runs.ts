@@ -67,7 +67,14 @@ export type RunTrigger = 'manual' | 'pipeline' | 'template';
 export type RunStep = {
   position: number;
   label: string;
+  /** Empty when `commandHidden`. */
   command: string;
+  /**
+   * The caller may read the run but not the entity's commands
+   * (`release-commands.commands.read`): the command is left out, here and
+   * in the log's step headings.
+   */
+  commandHidden?: true;
   timeoutSeconds: number;
   status: StepStatus;
   exitCode: number | null;

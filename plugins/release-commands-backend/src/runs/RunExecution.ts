@@ -299,9 +299,11 @@ export class RunExecution {
     const { run, signal, log, context } = this;
     const masker = this.masker!;
     const { executor, runsStore, settings } = context;
+    // Alone, so that a reader who may not read commands is shown it without.
     log.system(
       `${stepPrefix(step, this.total)}: ${step.command}`,
       step.position,
+      true,
     );
 
     const timeout = new AbortController();

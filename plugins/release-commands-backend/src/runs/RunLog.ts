@@ -39,6 +39,8 @@ export type RunLogOptions = {
 type PendingChunk = RunLogChunk & {
   bytes: number;
   droppable: boolean;
+  /** Never merged with the lines around it. */
+  alone?: boolean;
   /** The note that says output was lost. */
   lostNote?: boolean;
 };
@@ -104,10 +106,13 @@ export class RunLog {
     this.timer.unref?.();
   }
 
-  /** One of the plugin's own lines. */
-  system(text: string, step: number | null = null) {
+  /**
+   * One of the plugin's own lines; `alone` keeps it a chunk of its own, so
+   * that a reader can be shown it changed without the lines around it.
+   */
+  system(text: string, step: number | null = null, alone = false) {
     const redacted = this.redact?.(text) ?? text;
-    this.append(step, 'system', `${redacted}\n`, false);
+    this.append(step, 'system', `${redacted}\n`, false, alone);
   }
 
   /** Command output, already masked. */
@@ -192,12 +197,15 @@ export class RunLog {
     stream: RunLogChunk['stream'],
     text: string,
     droppable: boolean,
+    alone = false,
   ) {
     if (this.closed || this.fenced) return;
     const bytes = Buffer.byteLength(text);
     const last = this.pending[this.pending.length - 1];
     if (
       last &&
+      !alone &&
+      !last.alone &&
       last.step === step &&
       last.stream === stream &&
       last.droppable === droppable &&
@@ -214,6 +222,7 @@ export class RunLog {
         text,
         bytes,
         droppable,
+        alone,
       });
     }
     this.pendingBytes += bytes;

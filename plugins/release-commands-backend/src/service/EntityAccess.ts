@@ -41,7 +41,6 @@ export function triggerOf(credentials: BackstageCredentials): RunTrigger {
     : 'manual';
 }
 
-
 /**
  * Authenticates a request and checks one catalog-entity permission on one
  * entity, so a policy can say "owners only". A refusal is a 403 naming what
@@ -68,17 +67,26 @@ export class EntityAccess {
     return this.httpAuth.credentials(req, { allow: ['user', 'service'] });
   }
 
+  /** Whether the permission is granted on the entity. */
+  async allows(
+    credentials: BackstageCredentials,
+    permission: ResourcePermission<'catalog-entity'>,
+    entityRef: string,
+  ): Promise<boolean> {
+    const [decision] = await this.permissions.authorize(
+      [{ permission, resourceRef: entityRef }],
+      { credentials },
+    );
+    return decision.result === AuthorizeResult.ALLOW;
+  }
+
   /** 403 unless the permission is granted on the entity. */
   async check(
     credentials: BackstageCredentials,
     permission: ResourcePermission<'catalog-entity'>,
     entityRef: string,
   ): Promise<void> {
-    const [decision] = await this.permissions.authorize(
-      [{ permission, resourceRef: entityRef }],
-      { credentials },
-    );
-    if (decision.result !== AuthorizeResult.ALLOW) {
+    if (!(await this.allows(credentials, permission, entityRef))) {
       throw new NotAllowedError(
         `Not allowed: ${permission.name} on ${entityRef}`,
       );

@@ -358,6 +358,90 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     await api.stop();
   });
 
+  it("shows a reader without commands.read each step's place and label, never its command", async () => {
+    const knex = await databases.init(databaseId);
+    const api = await startPlugin({
+      knex,
+      config: runConfig(),
+      extra: [
+        mockServices.permissions.mock({
+          authorize: async (requests, options) =>
+            requests.map(({ permission }) => ({
+              result:
+                permission.name === 'release-commands.commands.read' &&
+                (options?.credentials.principal as any).userEntityRef ===
+                  'user:default/reader'
+                  ? AuthorizeResult.DENY
+                  : AuthorizeResult.ALLOW,
+            })),
+        }).factory,
+      ],
+    });
+    // The second command's text holds a secret, which the log masks in its
+    // heading.
+    await setCommands(api, [
+      {
+        label: 'Two outputs',
+        command: 'echo first-output; echo second-output',
+      },
+      { label: 'Secretive', command: 'echo "token is $TOKEN" # tok-4a7f9e' },
+    ]);
+    const { body: created } = await api
+      .post(`${SHOP}/runs`, { image, env: { TOKEN: 'tok-4a7f9e' } })
+      .expect(202);
+    const ended = await waitForEnd(api, created.id);
+    expect(ended.status).toBe('succeeded');
+    const reader = mockCredentials.user.header('user:default/reader');
+    const asReader = (path: string) =>
+      request(api.server)
+        .get(`/api/release-commands${path}`)
+        .set('Authorization', reader)
+        .expect(200);
+
+    const hidden = [
+      { label: 'Two outputs', command: '', commandHidden: true },
+      { label: 'Secretive', command: '', commandHidden: true },
+    ];
+    const { body: run } = await asReader(`/runs/${ended.id}`);
+    expect(run.steps).toMatchObject(hidden);
+    const { body: page } = await asReader(`${SHOP}/runs`);
+    expect(page.runs[0].steps).toMatchObject(hidden);
+    await request(api.server)
+      .get(`/api/release-commands${SHOP}/commands`)
+      .set('Authorization', reader)
+      .expect(403);
+
+    const { text: log } = await asReader(`/runs/${ended.id}/logs`);
+    const { port } = api.server.address() as AddressInfo;
+    const followed: string[] = [];
+    const stream = await fetch(
+      `http://127.0.0.1:${port}/api/release-commands/runs/${ended.id}/logs?follow=true`,
+      { headers: { Authorization: reader } },
+    );
+    for await (const event of readServerSentEvents(stream)) {
+      if (event.event === 'chunk') followed.push(JSON.parse(event.data).text);
+    }
+    for (const text of [log, followed.join('')]) {
+      expect(text).toContain(
+        '[1/2] Two outputs: (command hidden)\nfirst-output\nsecond-output\n[1/2] Two outputs passed',
+      );
+      expect(text).toContain(
+        '[2/2] Secretive: (command hidden)\ntoken is ***\n[2/2] Secretive passed',
+      );
+      expect(text).not.toMatch(/echo/);
+    }
+    // Whoever may read the commands sees them.
+    const ownLog = await logOf(api, ended.id);
+    expect(ownLog).toContain(
+      '[1/2] Two outputs: echo first-output; echo second-output\nfirst-output\n',
+    );
+    expect(ownLog).toContain('[2/2] Secretive: echo "token is $TOKEN" # ***\n');
+    const { body: full } = await api.get(`/runs/${ended.id}`).expect(200);
+    expect(full.steps[0]).not.toHaveProperty('commandHidden');
+    expect(full.steps[0].command).toBe('echo first-output; echo second-output');
+    await api.stop();
+  });
+
   it('refuses a second deploy of the same entity while one runs, naming the active run', async () => {
     const api = await start();
     await setCommands(api, [{ label: 'Hang', command: 'sleep 3600' }]);

@@ -11,6 +11,7 @@ import {
   listRunsQuerySchema,
   releaseCommandsRunCancelPermission,
   releaseCommandsRunCreatePermission,
+  releaseCommandsReadPermission,
   releaseCommandsRunReadPermission,
   ReleaseCommandRun,
   ReleaseCommandRunPage,
@@ -25,6 +26,10 @@ import { RunsStore } from '../database/RunsStore';
 import { RunEvents } from '../runs/RunEvents';
 import { RunOrchestrator } from '../runs/RunOrchestrator';
 import { audited } from './audited';
+import {
+  hideStepCommandsInLog,
+  withStepCommandsHidden,
+} from './hideStepCommands';
 import { describeActor, EntityAccess, triggerOf } from './EntityAccess';
 import { entityRefFromPath, parseRequest } from './parseRequest';
 import { sendRunLogText, streamRunLogEvents } from './streamRunLog';
@@ -48,6 +53,21 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
   const { orchestrator, runsStore, logStore, events, auditor } = options;
   const access = new EntityAccess(options.httpAuth, options.permissions);
   const router = Router();
+
+  /** Whether the caller may see the commands of the entity's runs. */
+  function seesCommands(credentials: BackstageCredentials, entityRef: string) {
+    return access.allows(credentials, releaseCommandsReadPermission, entityRef);
+  }
+
+  /** The run as the caller may see it. */
+  async function asSeenBy(
+    credentials: BackstageCredentials,
+    run: ReleaseCommandRun,
+  ): Promise<ReleaseCommandRun> {
+    return (await seesCommands(credentials, run.entityRef))
+      ? run
+      : withStepCommandsHidden(run);
+  }
 
   /** The run of a `/runs/:id` route, if the caller may read it. */
   async function readableRun(
@@ -104,25 +124,37 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         return { result: created, meta: { runId: created.id } };
       },
     );
-    res.status(202).location(`${req.baseUrl}/runs/${run.id}`).json(run);
+    res
+      .status(202)
+      .location(`${req.baseUrl}/runs/${run.id}`)
+      .json(await asSeenBy(credentials, run));
   });
 
   router.get(RUNS_PATH, async (req, res) => {
     const entityRef = entityRefFromPath(req);
-    await access.authorize(req, releaseCommandsRunReadPermission, entityRef);
+    const { credentials } = await access.authorize(
+      req,
+      releaseCommandsRunReadPermission,
+      entityRef,
+    );
     const query = parseRequest(listRunsQuerySchema, req.query, 'query');
+    const stored = await runsStore.listRuns(entityRef, {
+      limit: query.limit ?? 20,
+      cursor: query.cursor,
+    });
     const page: ReleaseCommandRunPage = {
-      ...(await runsStore.listRuns(entityRef, {
-        limit: query.limit ?? 20,
-        cursor: query.cursor,
-      })),
+      ...stored,
+      runs: (await seesCommands(credentials, entityRef))
+        ? stored.runs
+        : stored.runs.map(withStepCommandsHidden),
       retentionSeconds: options.retentionSeconds,
     };
     res.json(page);
   });
 
   router.get('/runs/:id', async (req, res) => {
-    res.json((await readableRun(req)).run);
+    const { run, credentials } = await readableRun(req);
+    res.json(await asSeenBy(credentials, run));
   });
 
   router.post('/runs/:id/cancel', async (req, res) => {
@@ -147,18 +179,25 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         return { result, meta: { status: result.status } };
       },
     );
-    res.status(202).json(cancelled);
+    res.status(202).json(await asSeenBy(credentials, cancelled));
   });
 
   router.get('/runs/:id/logs', async (req, res) => {
-    const { run } = await readableRun(req);
+    const { run, credentials } = await readableRun(req);
     const query = parseRequest(runLogsQuerySchema, req.query, 'query');
     // What an EventSource sends when it reconnects: the last id it saw.
     const lastEventId = req.header('last-event-id') ?? '';
     const afterSeq =
       query.after ??
       (/^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : -1);
-    const source = { runsStore, logStore, events };
+    const source = {
+      runsStore,
+      logStore,
+      events,
+      view: (await seesCommands(credentials, run.entityRef))
+        ? undefined
+        : hideStepCommandsInLog(run),
+    };
     if (query.follow === 'true') {
       await streamRunLogEvents(req, res, source, run.id, afterSeq);
     } else {

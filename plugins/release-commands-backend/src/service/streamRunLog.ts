@@ -17,6 +17,8 @@ type LogSource = {
   runsStore: Pick<RunsStore, 'getRun'>;
   logStore: Pick<RunLogStore, 'readLog'>;
   events: RunEvents;
+  /** What this reader is shown of each chunk; the chunk itself by default. */
+  view?: (chunk: RunLogChunk) => RunLogChunk;
 };
 
 /** Writes, waiting for the client to take it when its buffer is full. */
@@ -43,7 +45,7 @@ export async function sendRunLogText(
       limit: PAGE,
     });
     for (const chunk of chunks) {
-      await write(res, chunk.text, closed.signal);
+      await write(res, (source.view?.(chunk) ?? chunk).text, closed.signal);
       last = chunk.seq;
     }
     if (chunks.length < PAGE || closed.signal.aborted) break;
@@ -114,7 +116,7 @@ async function followLog(
   let last = afterSeq;
   let lastWrite = Date.now();
   const send = async (chunk: RunLogChunk) => {
-    await write(res, chunkEvent(chunk), closed);
+    await write(res, chunkEvent(source.view?.(chunk) ?? chunk), closed);
     last = chunk.seq;
     lastWrite = Date.now();
   };

@@ -309,6 +309,27 @@ describe('RunPage', () => {
     expect(screen.queryByRole('button', { name: 'Cancel run' })).toBeNull();
   });
 
+  it("says a step's command is hidden when the reader may not read commands", async () => {
+    const run = runningRun();
+    run.steps = run.steps.map(s => ({
+      ...s,
+      command: '',
+      commandHidden: true as const,
+    }));
+    const api = new FakeReleaseCommandsApi({ runs: [run] });
+    controllableLog(api);
+    await renderRunPage(api);
+
+    const first = await screen.findByTestId('step-1');
+    expect(within(first).getByText('Migrate database')).toBeInTheDocument();
+    expect(
+      within(first).getByText(
+        'Command hidden: reading it needs access to the commands',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.queryByText('./manage.sh migrate')).toBeNull();
+  });
+
   it('shows the repository digest of a pulled image', async () => {
     const digest = `registry.example.com/shop@sha256:${'e'.repeat(64)}`;
     const api = new FakeReleaseCommandsApi({

@@ -42,13 +42,21 @@ export function RunSteps(props: { steps: RunStep[] }) {
             <TableCell>{index + 1}</TableCell>
             <TableCell>
               <Typography variant="body2">{step.label}</Typography>
-              <Typography
-                variant="caption"
-                component="code"
-                color="textSecondary"
-              >
-                {step.command}
-              </Typography>
+              {step.commandHidden ? (
+                <Typography variant="caption" color="textSecondary">
+                  <em>
+                    Command hidden: reading it needs access to the commands
+                  </em>
+                </Typography>
+              ) : (
+                <Typography
+                  variant="caption"
+                  component="code"
+                  color="textSecondary"
+                >
+                  {step.command}
+                </Typography>
+              )}
             </TableCell>
             <TableCell>
               <RunStatusChip status={step.status} />
