@@ -18,6 +18,7 @@ import { DatabaseReleaseCommandsStore } from '../plugins/release-commands-backen
 import { DatabaseRunLogStore } from '../plugins/release-commands-backend/src/database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from '../plugins/release-commands-backend/src/database/DatabaseRunsStore';
 import { DockerExecutor } from '../plugins/release-commands-backend/src/executor/DockerExecutor';
+import { ImagePolicy } from '../plugins/release-commands-backend/src/runs/ImagePolicy';
 import { RunEvents } from '../plugins/release-commands-backend/src/runs/RunEvents';
 import { RunOrchestrator } from '../plugins/release-commands-backend/src/runs/RunOrchestrator';
 import { readRunSettings } from '../plugins/release-commands-backend/src/runs/RunSettings';
@@ -96,6 +97,8 @@ async function measure(name: string, knex: Knex) {
         logStore,
         events,
         retentionSeconds: null,
+        // This bench reads commands and starts no run.
+        imagePolicy: new ImagePolicy([]),
       },
       httpAuth: allowAll,
       permissions: allowAll,

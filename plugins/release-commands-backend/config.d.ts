@@ -10,6 +10,51 @@ export interface Config {
      * @visibility frontend
      */
     defaultTimeoutSeconds?: number;
+    /**
+     * Which images runs may use. Nothing is allowed until something is
+     * listed: a run executes the image's code with the engine's resources
+     * and network, and its pull uses the backend's registry credentials, so
+     * the sources are yours to trust. A refused run gets 403 naming the
+     * list, and nothing is stored or pulled.
+     */
+    images?: {
+      /**
+       * The sources every environment allows, each one of: `registry`
+       * (every image of a host, `docker.io` for Docker Hub), `repositoryPrefix`
+       * (every repository under a path ending with `/`, e.g.
+       * `ghcr.io/acme/`), `repository` (every tag and digest of one, e.g.
+       * `ghcr.io/acme/shop`) or `image` (one reference exactly). Names are
+       * read as Docker reads them: `busybox` is
+       * `docker.io/library/busybox:latest`.
+       * @visibility backend
+       */
+      allow?: Array<{
+        /** @visibility backend */
+        registry?: string;
+        /** @visibility backend */
+        repositoryPrefix?: string;
+        /** @visibility backend */
+        repository?: string;
+        /** @visibility backend */
+        image?: string;
+      }>;
+      /** Lists of their own for some environments, instead of `allow`. */
+      environments?: {
+        [name: string]: {
+          /** @visibility backend */
+          allow: Array<{
+            /** @visibility backend */
+            registry?: string;
+            /** @visibility backend */
+            repositoryPrefix?: string;
+            /** @visibility backend */
+            repository?: string;
+            /** @visibility backend */
+            image?: string;
+          }>;
+        };
+      };
+    };
     /** The Docker engine that runs release commands. */
     docker?: {
       /**
@@ -70,10 +115,29 @@ export interface Config {
       pidsLimit?: number;
       /**
        * Docker network the containers join, e.g. `none` or a user-defined
-       * network. Defaults to the engine's default network.
+       * network. Defaults to the engine's default network, from which
+       * commands reach whatever the engine's host reaches (other
+       * containers, internal services, the cloud's metadata endpoint).
+       * `none` is the recommendation wherever commands need no network;
+       * otherwise a user-defined network that reaches only what they need
+       * (the database a migration changes).
        * @visibility backend
        */
       networkMode?: string;
+      /**
+       * Settings of one environment (the `environment` a run names) that
+       * replace the ones above for its runs.
+       */
+      environments?: {
+        [name: string]: {
+          /**
+           * The network of this environment's runs, e.g. the one where its
+           * database is.
+           * @visibility backend
+           */
+          networkMode: string;
+        };
+      };
       /**
        * Seconds a command has to exit after SIGTERM (on timeout or cancel)
        * before it is killed. Defaults to 10.

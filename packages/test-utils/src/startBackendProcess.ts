@@ -101,6 +101,8 @@ export async function startBackendProcess(
     },
     catalog: { locations: [] },
     releaseCommands: {
+      // The images the tests build.
+      images: { allow: [{ repositoryPrefix: 'release-commands-test/' }] },
       docker: { networkMode: 'none', stopGracePeriodSeconds: 1 },
       runs: {
         heartbeatIntervalSeconds: 0.5,

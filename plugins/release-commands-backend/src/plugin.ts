@@ -20,6 +20,7 @@ import { readRunRetention } from './runs/readRunRetention';
 import { RunCleaner } from './runs/RunCleaner';
 import { RunEvents } from './runs/RunEvents';
 import { RunOrchestrator } from './runs/RunOrchestrator';
+import { ImagePolicy } from './runs/ImagePolicy';
 import { readRunSettings } from './runs/RunSettings';
 import { createRouter } from './service/createRouter';
 
@@ -63,6 +64,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
 
         const settings = readRunSettings(config);
         const retentionMs = readRunRetention(config);
+        const imagePolicy = ImagePolicy.fromConfig(config);
         const commandsStore = await DatabaseReleaseCommandsStore.create({
           database,
         });
@@ -90,6 +92,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
               events,
               retentionSeconds:
                 retentionMs === null ? null : retentionMs / 1000,
+              imagePolicy,
             },
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,

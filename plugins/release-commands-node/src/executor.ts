@@ -53,6 +53,11 @@ export type StepRequest = {
   argv: string[];
   /** Includes `RELEASE_COMMAND=1`; values may be secrets and must not be logged. */
   env: Record<string, string>;
+  /**
+   * Where the image is being deployed (`production`, `default`, ...), for
+   * settings that differ per environment, such as the network.
+   */
+  environment?: string;
   labels: StepWorkloadLabels;
   /**
    * Whether the command gets a pseudo-terminal; undefined leaves it to the

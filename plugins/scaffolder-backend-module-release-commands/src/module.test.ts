@@ -102,6 +102,9 @@ describe('the scaffolder with the release-commands module', () => {
           data: {
             app: { baseUrl: APP_URL },
             releaseCommands: {
+              images: {
+                allow: [{ repositoryPrefix: 'release-commands-test/' }],
+              },
               docker: { networkMode: 'none', stopGracePeriodSeconds: 1 },
             },
           },

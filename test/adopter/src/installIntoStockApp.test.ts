@@ -334,7 +334,10 @@ it('5. starts on SQLite with the Docker engine: the health route answers 200', a
         ],
       },
     },
-    releaseCommands: { docker: { networkMode: 'none' } },
+    releaseCommands: {
+      images: { allow: [{ repositoryPrefix: 'release-commands-test/' }] },
+      docker: { networkMode: 'none' },
+    },
   });
   const group = started;
   const until = Date.now() + 15 * 60_000;

@@ -40,11 +40,13 @@ export async function startPlugin(
       // No engine is needed to edit commands; point at none so the start-up
       // check answers at once.
       mockServices.rootConfig.factory({
-        data: options.config ?? {
-          releaseCommands: {
-            docker: { host: 'unix:///nonexistent/docker.sock' },
+        data: withTestImagesAllowed(
+          options.config ?? {
+            releaseCommands: {
+              docker: { host: 'unix:///nonexistent/docker.sock' },
+            },
           },
-        },
+        ),
       }),
       ...(options.extra ?? []),
     ],
@@ -72,5 +74,21 @@ export async function startPlugin(
       request(server)
         .delete(`/api/release-commands${path}`)
         .set('Authorization', user),
+  };
+}
+
+/**
+ * The images the tests build (`release-commands-test/...`) allowed, unless
+ * the test says which images are.
+ */
+function withTestImagesAllowed(config: JsonObject): JsonObject {
+  const releaseCommands = (config.releaseCommands ?? {}) as JsonObject;
+  if (releaseCommands.images !== undefined) return config;
+  return {
+    ...config,
+    releaseCommands: {
+      ...releaseCommands,
+      images: { allow: [{ repositoryPrefix: 'release-commands-test/' }] },
+    },
   };
 }

@@ -31,6 +31,7 @@ export const DEFAULT_DOCKER_EXECUTOR_OPTIONS: DockerExecutorOptions = {
   init: true,
   tty: true,
   capAdd: [],
+  environmentNetworkModes: {},
   readOnlyRootFilesystem: false,
   tmpBytes: 64 * 1024 ** 2,
 };

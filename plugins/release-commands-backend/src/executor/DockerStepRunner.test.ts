@@ -305,6 +305,42 @@ describe('DockerStepRunner', () => {
         expect(result.stdout).toMatch(/^tmpfs\s+1024\s/m);
       });
 
+      it("joins the environment's own network, else the one for all", async () => {
+        const create = jest.spyOn(docker, 'createContainer');
+        const runner = createRunner({
+          networkMode: 'none',
+          environmentNetworkModes: { production: 'host' },
+        });
+        const interfaces = ['/bin/sh', '-c', 'tail -n +3 /proc/net/dev'];
+        try {
+          const staging = await runStep(runner, interfaces, {
+            environment: 'staging',
+          });
+          const production = await runStep(runner, interfaces, {
+            environment: 'production',
+          });
+          // A name every object has must not be taken for a setting.
+          await runStep(runner, ['/bin/true'], { environment: 'constructor' });
+          expect(
+            create.mock.calls.map(
+              ([options]) => options.HostConfig?.NetworkMode,
+            ),
+          ).toEqual(['none', 'host', 'none']);
+          const names = (text: string) =>
+            text
+              .trim()
+              .split(/\r?\n/)
+              .map(line => line.split(':')[0].trim());
+          expect(names(staging.stdout)).toEqual(['lo']);
+          expect(names(production.stdout)).toEqual(
+            expect.arrayContaining(['lo']),
+          );
+          expect(names(production.stdout).length).toBeGreaterThan(1);
+        } finally {
+          create.mockRestore();
+        }
+      });
+
       it('limits memory to 2 GiB unless told otherwise', async () => {
         const create = jest.spyOn(docker, 'createContainer');
         try {

@@ -26,6 +26,7 @@ export type DockerStepOptions = Pick<
   | 'cpus'
   | 'pidsLimit'
   | 'networkMode'
+  | 'environmentNetworkModes'
   | 'init'
   | 'stopGracePeriodSeconds'
   | 'tty'
@@ -108,7 +109,7 @@ export class DockerStepRunner {
     request: StepRequest,
     tty: boolean,
   ): Promise<Docker.Container> {
-    const { memoryBytes, cpus, pidsLimit, networkMode, init } = this.options;
+    const { memoryBytes, cpus, pidsLimit, init } = this.options;
     const { capAdd, user, readOnlyRootFilesystem, tmpBytes } = this.options;
     try {
       // Not repeated on failure: a create whose answer was lost may have
@@ -137,7 +138,7 @@ export class DockerStepRunner {
             MemorySwap: memoryBytes ?? undefined,
             NanoCpus: cpus === undefined ? undefined : Math.round(cpus * 1e9),
             PidsLimit: pidsLimit,
-            NetworkMode: networkMode,
+            NetworkMode: this.networkModeFor(request.environment),
             Init: init,
             Privileged: false,
             // Root in the container is then root without its powers, and no
@@ -261,6 +262,14 @@ export class DockerStepRunner {
       oomKilled: await this.outOfMemory(container, state, ended.stoppedByUs),
       workloadId: container.id,
     };
+  }
+
+  /** The environment's own network, or the one for all. */
+  private networkModeFor(environment: string | undefined): string | undefined {
+    const own = this.options.environmentNetworkModes;
+    return environment !== undefined && Object.hasOwn(own, environment)
+      ? own[environment]
+      : this.options.networkMode;
   }
 
   /**

@@ -28,6 +28,8 @@ export type DockerExecutorOptions = {
   pidsLimit: number;
   /** Unset leaves the engine's default network. */
   networkMode?: string;
+  /** Per environment, instead of `networkMode`. */
+  environmentNetworkModes: Record<string, string>;
   stopGracePeriodSeconds: number;
   /** docker-init as PID 1, so that SIGTERM reaches the command. */
   init: boolean;
@@ -93,6 +95,22 @@ const CAPABILITIES = [
   'SYS_TTY_CONFIG',
   'WAKE_ALARM',
 ];
+
+/** `releaseCommands.docker.environments.<name>.networkMode`, by name. */
+function readEnvironmentNetworkModes(
+  docker: Config,
+): Record<string, string> | undefined {
+  const environments = docker.getOptionalConfig('environments');
+  if (!environments) return undefined;
+  return Object.fromEntries(
+    environments
+      .keys()
+      .map(name => [
+        name,
+        environments.getConfig(name).getString('networkMode'),
+      ]),
+  );
+}
 
 /** Capability names as the engine takes them: upper case, `CAP_` prefixed. */
 function readCapabilities(
@@ -195,6 +213,7 @@ export function readDockerExecutorOptions(
     cpus,
     pidsLimit,
     networkMode: docker.getOptionalString('networkMode'),
+    environmentNetworkModes: readEnvironmentNetworkModes(docker),
     stopGracePeriodSeconds: grace,
     init: docker.getOptionalBoolean('init'),
     tty: docker.getOptionalBoolean('tty'),

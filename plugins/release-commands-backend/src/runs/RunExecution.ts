@@ -316,6 +316,7 @@ export class RunExecution {
         image: this.stepImage,
         argv: commandArgv(step.command),
         env: { ...this.env, [RELEASE_COMMAND_ENV_VAR]: '1' },
+        environment: run.environment,
         labels: {
           runId: run.id,
           entityRef: run.entityRef,

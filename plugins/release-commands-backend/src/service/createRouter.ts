@@ -28,7 +28,12 @@ export type RouterOptions = {
   store: ReleaseCommandsStore;
   runs: Pick<
     RunsRouterOptions,
-    'orchestrator' | 'runsStore' | 'logStore' | 'events' | 'retentionSeconds'
+    | 'orchestrator'
+    | 'runsStore'
+    | 'logStore'
+    | 'events'
+    | 'retentionSeconds'
+    | 'imagePolicy'
   >;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;

@@ -23,6 +23,7 @@ import { z } from 'zod';
 import Router from 'express-promise-router';
 import { RunLogStore } from '../database/RunLogStore';
 import { RunsStore } from '../database/RunsStore';
+import { ImagePolicy } from '../runs/ImagePolicy';
 import { RunEvents } from '../runs/RunEvents';
 import { RunOrchestrator } from '../runs/RunOrchestrator';
 import { audited } from './audited';
@@ -42,6 +43,8 @@ export type RunsRouterOptions = {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;
+  /** Which images runs may use, per environment. */
+  imagePolicy: ImagePolicy;
   /** How long ended runs are kept, told with each page; null keeps all. */
   retentionSeconds: number | null;
 };
@@ -113,6 +116,9 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         },
       },
       async () => {
+        // Before anything is stored or pulled: the registry credentials are
+        // used only for allowed sources.
+        options.imagePolicy.check(body.image, environment);
         const created = await orchestrator.createRun({
           entityRef,
           image: body.image,

@@ -25,6 +25,7 @@ describe('release-commands:run', () => {
     image = await buildBusyboxImage(await requireDocker());
     services = await startReleaseCommands({
       releaseCommands: {
+        images: { allow: [{ repositoryPrefix: 'release-commands-test/' }] },
         docker: { networkMode: 'none', stopGracePeriodSeconds: 1 },
       },
     });
