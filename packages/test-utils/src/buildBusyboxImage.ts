@@ -12,18 +12,22 @@ export type BuildBusyboxImageOptions = {
   tag?: string;
   /** Extra files, path (relative to /) to content, e.g. scripts for a demo app. */
   files?: Record<string, { content: string; mode?: number }>;
+  /** Dockerfile instructions after the files, e.g. `VOLUME /data`. */
+  instructions?: string[];
 };
 
-const DOCKERFILE = [
-  'FROM scratch',
-  'COPY busybox /bin/busybox',
-  // Exec form: there is no shell until busybox has installed its applets.
-  'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
-  'COPY rootfs/ /',
-  'LABEL org.release-commands.test-image="true"',
-  'CMD ["/bin/sh"]',
-  '',
-].join('\n');
+const dockerfile = (instructions: string[] = []) =>
+  [
+    'FROM scratch',
+    'COPY busybox /bin/busybox',
+    // Exec form: there is no shell until busybox has installed its applets.
+    'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
+    'COPY rootfs/ /',
+    ...instructions,
+    'LABEL org.release-commands.test-image="true"',
+    'CMD ["/bin/sh"]',
+    '',
+  ].join('\n');
 
 /**
  * Builds a tiny real image from a static busybox, since no registry can be
@@ -44,7 +48,7 @@ export async function buildBusyboxImage(
   }
 
   const pack = tar.pack();
-  pack.entry({ name: 'Dockerfile' }, DOCKERFILE);
+  pack.entry({ name: 'Dockerfile' }, dockerfile(options.instructions));
   pack.entry(
     { name: 'busybox', mode: 0o755 },
     await fs.promises.readFile(busyboxPath),

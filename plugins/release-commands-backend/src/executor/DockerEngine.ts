@@ -110,9 +110,13 @@ export class DockerEngine {
 
   /** Removes a container and its output, whatever state it is in. */
   async removeContainer(container: Docker.Container) {
-    // 409: someone else is already removing it.
+    // 409: someone else is already removing it. `v` takes the anonymous
+    // volumes of an image's VOLUME paths along, with what the command wrote
+    // there; named volumes are never mounted, so none is touched.
     await unlessGone(
-      this.retry(abortSignal => container.remove({ force: true, abortSignal })),
+      this.retry(abortSignal =>
+        container.remove({ force: true, v: true, abortSignal }),
+      ),
     );
   }
 }

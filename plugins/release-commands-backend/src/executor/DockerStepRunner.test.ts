@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { buildBusyboxImage } from '@release-commands/test-utils';
 import { MISSING_IMAGE, useTestEngine } from '../__testUtils__/useTestEngine';
 import { DockerEngine, EngineTolerance } from './DockerEngine';
 import { DEFAULT_DOCKER_EXECUTOR_OPTIONS } from './DockerExecutor';
@@ -339,6 +340,41 @@ describe('DockerStepRunner', () => {
         } finally {
           create.mockRestore();
         }
+      });
+
+      it("removes the anonymous volumes of an image's VOLUME paths with the container", async () => {
+        const withVolume = await buildBusyboxImage(docker, {
+          tag: 'release-commands-test/with-volume:1',
+          instructions: ['VOLUME /data'],
+        });
+        const volumes = async () =>
+          ((await docker.listVolumes()).Volumes ?? []).map(v => v.Name);
+        const before = await volumes();
+        // The engine makes the volume with the container: looked up then.
+        let mounted: string[] = [];
+        const create = docker.createContainer.bind(docker);
+        const spy = jest
+          .spyOn(docker, 'createContainer')
+          .mockImplementation(async options => {
+            const container = await create(options);
+            const info = await container.inspect();
+            mounted = info.Mounts.map(m => m.Name ?? '');
+            return container;
+          });
+        try {
+          const result = await runStep(
+            createRunner(),
+            ['/bin/sh', '-c', 'echo secret-ish > /data/left; cat /data/left'],
+            { image: withVolume },
+          );
+          expect(result.stdout).toBe('secret-ish\n');
+        } finally {
+          spy.mockRestore();
+        }
+        // The step had a volume of its own, and it is gone with the step.
+        expect(mounted).toHaveLength(1);
+        expect(before).not.toContain(mounted[0]);
+        expect(await volumes()).not.toContain(mounted[0]);
       });
 
       it('limits memory to 2 GiB unless told otherwise', async () => {
