@@ -36,14 +36,17 @@ export const releaseCommandsRunCreatePermission = createPermission({
 });
 
 /**
- * Cancel an entity's queued or running run. Apart from starting runs, so
- * that pipelines holding `runs.create` widely cannot stop others' deploys.
+ * Cancel anyone's queued or running run of an entity. Apart from starting
+ * runs, so that pipelines holding `runs.create` widely cannot stop others'
+ * deploys; whoever started a run may cancel it with `runs.create` alone.
+ * No action attribute (like the catalog's refresh), so that a token
+ * restricted by action, say to `update`, does not get it along.
  *
  * @public
  */
 export const releaseCommandsRunCancelPermission = createPermission({
   name: 'release-commands.runs.cancel',
-  attributes: { action: 'update' },
+  attributes: {},
   resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
 });
 

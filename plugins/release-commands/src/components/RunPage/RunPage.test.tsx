@@ -284,30 +284,49 @@ describe('RunPage', () => {
     );
   });
 
-  it('offers no cancel without release-commands.runs.cancel, though runs.create is held', async () => {
-    const api = new FakeReleaseCommandsApi({ runs: [runningRun()] });
-    controllableLog(api);
-    const asked: string[] = [];
-    await renderRunPage(
-      api,
-      mockApis.permission({
-        authorize: ({ permission }) => {
-          asked.push(permission.name);
-          return permission.name === 'release-commands.runs.cancel'
-            ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW;
-        },
-      }),
-    );
+  it.each([
+    ['someone else', 'user:default/ada', false],
+    ['the user', 'user:default/guest', true],
+  ])(
+    'with runs.create but not runs.cancel, offers cancel of a run %s started: %p',
+    async (_, triggeredBy, offered) => {
+      const api = new FakeReleaseCommandsApi({
+        runs: [{ ...runningRun(), triggeredBy }],
+      });
+      controllableLog(api);
+      const asked: string[] = [];
+      await renderRunPage(
+        api,
+        mockApis.permission({
+          authorize: ({ permission }) => {
+            asked.push(permission.name);
+            return permission.name === 'release-commands.runs.cancel'
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW;
+          },
+        }),
+      );
 
-    await waitFor(() =>
-      expect(asked).toContain('release-commands.runs.cancel'),
-    );
-    // The decision lands a turn after it is asked.
-    await act(() => new Promise(resolve => setTimeout(resolve, 0)));
-    expect(screen.getByTestId('step-1')).toBeInTheDocument();
-    expect(screen.queryByRole('button', { name: 'Cancel run' })).toBeNull();
-  });
+      if (offered) {
+        expect(
+          await screen.findByRole('button', { name: 'Cancel run' }),
+        ).toBeInTheDocument();
+      } else {
+        await waitFor(() =>
+          expect(asked).toEqual(
+            expect.arrayContaining([
+              'release-commands.runs.cancel',
+              'release-commands.runs.create',
+            ]),
+          ),
+        );
+        // The decisions land a turn after they are asked.
+        await act(() => new Promise(resolve => setTimeout(resolve, 0)));
+        expect(screen.getByTestId('step-1')).toBeInTheDocument();
+        expect(screen.queryByRole('button', { name: 'Cancel run' })).toBeNull();
+      }
+    },
+  );
 
   it("says a step's command is hidden when the reader may not read commands", async () => {
     const run = runningRun();

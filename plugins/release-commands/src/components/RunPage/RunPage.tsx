@@ -1,11 +1,12 @@
 import { InfoCard, Link, Progress } from '@backstage/core-components';
-import { useApi } from '@backstage/core-plugin-api';
+import { identityApiRef, useApi } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
   describeError,
   isFinalRunStatus,
   ReleaseCommandRun,
   releaseCommandsRunCancelPermission,
+  releaseCommandsRunCreatePermission,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
@@ -16,6 +17,7 @@ import ArrowBackIcon from '@material-ui/icons/ArrowBack';
 import StopIcon from '@material-ui/icons/Stop';
 import Alert from '@material-ui/lab/Alert';
 import { ReactNode, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
 import { responseStatus } from '../../lib/errors';
@@ -106,10 +108,22 @@ function RunSummary(props: { run: ReleaseCommandRun; onChanged: () => void }) {
   const { run, onChanged } = props;
   const classes = useStyles();
   const api = useApi(releaseCommandsApiRef);
-  const canCancel = usePermission({
+  const identityApi = useApi(identityApiRef);
+  const cancelsAnyRun = usePermission({
     permission: releaseCommandsRunCancelPermission,
     resourceRef: run.entityRef,
   });
+  // Whoever started a run cancels it with the right that started it.
+  const startsRuns = usePermission({
+    permission: releaseCommandsRunCreatePermission,
+    resourceRef: run.entityRef,
+  });
+  const { value: me } = useAsync(
+    async () => (await identityApi.getBackstageIdentity()).userEntityRef,
+    [identityApi],
+  );
+  const canCancel =
+    cancelsAnyRun.allowed || (startsRuns.allowed && me === run.triggeredBy);
   const [confirming, setConfirming] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const [cancelError, setCancelError] = useState<string>();
@@ -139,7 +153,7 @@ function RunSummary(props: { run: ReleaseCommandRun; onChanged: () => void }) {
         </Box>
       }
       action={
-        canCancel.allowed &&
+        canCancel &&
         active && (
           <Button
             variant="outlined"
