@@ -192,7 +192,10 @@ export interface Config {
        * writable tmpfs on `/tmp` (see `tmpSize`). Defaults to false, since
        * some frameworks write next to the code (Rails writes `db/schema.rb`
        * after migrating); true where the commands allow it, so that a
-       * command cannot change the code later commands run.
+       * command (or a dependency it loads) cannot replace the image's
+       * programs and libraries that the rest of its step then runs. Each
+       * step starts from the image anyway, and paths the image declares
+       * as `VOLUME` stay writable.
        * @visibility backend
        */
       readOnlyRootFilesystem?: boolean;
