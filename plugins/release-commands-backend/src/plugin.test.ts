@@ -15,12 +15,19 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { startPlugin } from './__testUtils__/startPlugin';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { anyEntity, startPlugin } from './__testUtils__/startPlugin';
 import { DatabaseRunsStore } from './database/DatabaseRunsStore';
 import { releaseCommandsPlugin } from './plugin';
 import { RUN_RETENTION_TASK_ID } from './runs/RunCleaner';
 
 const { databases, ids } = createTestDatabases();
+
+/** The entity the runs below deploy, and the images they may use. */
+const shopInTheCatalog = catalogServiceMock.factory({
+  entities: [anyEntity('component:default/shop')],
+});
+const TEST_IMAGES = { allow: [{ repositoryPrefix: 'release-commands-test/' }] };
 
 describe('releaseCommandsPlugin', () => {
   it.each(ids)('migrates its database on %p at start-up', async databaseId => {
@@ -81,9 +88,11 @@ describe('releaseCommandsPlugin', () => {
       const { server } = await startTestBackend({
         features: [
           releaseCommandsPlugin,
+          shopInTheCatalog,
           mockServices.rootConfig.factory({
             data: {
               releaseCommands: {
+                images: TEST_IMAGES,
                 docker: {
                   host: `unix://${silent.path}`,
                   engineTimeoutSeconds: 1,
@@ -140,7 +149,14 @@ describe('releaseCommandsPlugin', () => {
       },
     });
     const { server } = await startTestBackend({
-      features: [releaseCommandsPlugin, module],
+      features: [
+        releaseCommandsPlugin,
+        module,
+        shopInTheCatalog,
+        mockServices.rootConfig.factory({
+          data: { releaseCommands: { images: TEST_IMAGES } },
+        }),
+      ],
     });
     const { ended: run, auth } = await deployAndWait(server, 10_000);
     expect(run.status).toBe('succeeded');
@@ -184,7 +200,7 @@ describe('releaseCommandsPlugin', () => {
           id,
           entityRef: 'component:default/shop',
           environment: 'production',
-          image: 'shop:1',
+          image: 'release-commands-test/shop:1',
           trigger: 'pipeline',
           triggeredBy: 'external:ci',
           envKeys: [],
@@ -286,7 +302,7 @@ async function deployAndWait(
   const { body: run } = await request(server)
     .post(`${base}/runs`)
     .set('Authorization', auth)
-    .send({ image: 'shop:1' })
+    .send({ image: 'release-commands-test/shop:1' })
     .expect(202);
   let ended = run;
   await eventually(async () => {

@@ -1,3 +1,4 @@
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import {
   coreServices,
   createBackendPlugin,
@@ -57,6 +58,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         scheduler: coreServices.scheduler,
+        catalog: catalogServiceRef,
       },
       async init(deps) {
         const { config, database, httpRouter, logger } = deps;
@@ -85,6 +87,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
         httpRouter.use(
           await createRouter({
             store: commandsStore,
+            catalog: deps.catalog,
             runs: {
               orchestrator,
               runsStore,

@@ -9,6 +9,8 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { Knex } from 'knex';
 import request from 'supertest';
 import type { Server } from 'node:http';
+import { Entity, parseEntityRef } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { releaseCommandsPlugin } from '../plugin';
 
 /** Starts the plugin alone on a test backend, as a user would reach it. */
@@ -19,6 +21,14 @@ export async function startPlugin(
     extra?: ServiceFactory[];
     /** Replaces the default config, which points at no Docker engine. */
     config?: JsonObject;
+    /**
+     * The catalog's entities; by default a catalog that has every entity
+     * asked for (the uid derived from the ref), for tests about other
+     * things.
+     */
+    entities?: Entity[];
+    /** A catalog of the test's own, instead of `entities`. */
+    getEntityByRef?: (ref: string) => Promise<Entity | undefined>;
   } = {},
 ): Promise<{
   server: Server;
@@ -48,6 +58,14 @@ export async function startPlugin(
           },
         ),
       }),
+      options.entities
+        ? catalogServiceMock.factory({ entities: options.entities })
+        : catalogServiceMock.mock({
+            getEntityByRef: async ref =>
+              (options.getEntityByRef ?? (async r => anyEntity(r)))(
+                String(ref),
+              ),
+          }).factory,
       ...(options.extra ?? []),
     ],
   });
@@ -90,5 +108,15 @@ function withTestImagesAllowed(config: JsonObject): JsonObject {
       ...releaseCommands,
       images: { allow: [{ repositoryPrefix: 'release-commands-test/' }] },
     },
+  };
+}
+
+/** The entity a catalog that has every entity gives for `ref`. */
+export function anyEntity(ref: string): Entity {
+  const { kind, namespace, name } = parseEntityRef(ref);
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind,
+    metadata: { name, namespace, uid: `uid-of-${ref.toLowerCase()}` },
   };
 }

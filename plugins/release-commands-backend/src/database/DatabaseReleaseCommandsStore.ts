@@ -53,6 +53,35 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
     return readList(this.db, entityRef);
   }
 
+  async bindToEntity(options: {
+    entityRef: string;
+    entityUid: string;
+    actor: string;
+  }): Promise<{ removed: number }> {
+    const { entityRef, entityUid, actor } = options;
+    // Nearly always already bound: one read, no write.
+    const bound = await this.db(LISTS)
+      .where({ entity_ref: entityRef })
+      .first('entity_uid');
+    if (bound?.entity_uid === entityUid) return { removed: 0 };
+    return this.db.transaction(async tx => {
+      await lockList(tx, entityRef);
+      const row = await tx(LISTS)
+        .where({ entity_ref: entityRef })
+        .first('entity_uid');
+      if (row.entity_uid === entityUid) return { removed: 0 };
+      let removed = 0;
+      if (row.entity_uid !== null && row.entity_uid !== undefined) {
+        removed = await tx(COMMANDS).where({ entity_ref: entityRef }).delete();
+        await bumpRevision(tx, entityRef, 'current', actor);
+      }
+      await tx(LISTS)
+        .where({ entity_ref: entityRef })
+        .update({ entity_uid: entityUid });
+      return { removed };
+    });
+  }
+
   async replaceCommands(options: {
     entityRef: string;
     revision: number;

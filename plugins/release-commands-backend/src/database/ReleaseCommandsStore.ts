@@ -36,6 +36,19 @@ export interface ReleaseCommandsStore {
   getCommands(entityRef: string): Promise<StoredCommandList>;
 
   /**
+   * Ties the ref's commands to the catalog entity that now has that ref
+   * (its `metadata.uid`). Commands of another entity by that ref (deleted
+   * since, its name given to a new one) are removed, the revision moving
+   * on; resolves how many were. Commands written before entities were
+   * tracked are claimed as they are.
+   */
+  bindToEntity(options: {
+    entityRef: string;
+    entityUid: string;
+    actor: string;
+  }): Promise<{ removed: number }>;
+
+  /**
    * Replaces the whole list. Commands with an `id` keep their identity,
    * source and creation data; commands without one are new, with source
    * `user`. Throws ConflictError when `revision` is not the current one,

@@ -1,8 +1,9 @@
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createTestDatabases } from '@release-commands/test-utils';
+import { Knex } from 'knex';
 import request from 'supertest';
-import { startPlugin } from '../__testUtils__/startPlugin';
+import { anyEntity, startPlugin } from '../__testUtils__/startPlugin';
 
 const { databases, ids } = createTestDatabases();
 const SHOP = '/entities/component/default/shop/commands';
@@ -477,3 +478,90 @@ describe.each(ids)('createRouter: concurrent writers on %p', databaseId => {
     expect(read.body.commands).toEqual(winner.body.commands);
   });
 });
+
+describe.each(ids)(
+  'createRouter: entities the catalog knows, on %p',
+  databaseId => {
+    const count = async (knex: Knex, table: string) =>
+      Number((await knex(table).count({ n: '*' }))[0].n);
+
+    it('refuses commands and runs for an entity the catalog does not have with 404, writing nothing', async () => {
+      const knex = await databases.init(databaseId);
+      const api = await startPlugin({
+        knex,
+        entities: [anyEntity('component:default/shop')],
+      });
+      const ghost = '/entities/component/default/ghost';
+      const message =
+        'component:default/ghost is not in the catalog (or not visible to you): release commands are kept and run only for entities the catalog knows';
+      for (const res of [
+        await api.get(`${ghost}/commands`),
+        await api.put(`${ghost}/commands`, { revision: 0, commands: three }),
+        await api.post(`${ghost}/commands`, three[0]),
+        await api.del(`${ghost}/commands/00000000-0000-4000-8000-000000000000`),
+        await api.post(`${ghost}/runs`, { image: 'release-commands-test/x:1' }),
+      ]) {
+        expect([
+          res.status,
+          res.body.error?.name,
+          res.body.error?.message,
+        ]).toEqual([404, 'NotFoundError', message]);
+      }
+      expect(await count(knex, 'release_command_lists')).toBe(0);
+      expect(await count(knex, 'release_commands')).toBe(0);
+      expect(await count(knex, 'release_command_runs')).toBe(0);
+
+      // The entity the catalog has is served as before.
+      await api.put(SHOP, { revision: 0, commands: three }).expect(200);
+      expect((await api.get(SHOP).expect(200)).body.commands).toHaveLength(3);
+      await api.stop();
+    });
+
+    it("gives a new entity by a deleted one's name none of its commands", async () => {
+      const knex = await databases.init(databaseId);
+      let uid = 'first-shop';
+      const api = await startPlugin({
+        knex,
+        getEntityByRef: async ref =>
+          ref === 'component:default/shop'
+            ? { ...anyEntity(ref), metadata: { name: 'shop', uid } }
+            : undefined,
+      });
+      await api.put(SHOP, { revision: 0, commands: three }).expect(200);
+      expect((await api.get(SHOP)).body).toMatchObject({ revision: 1 });
+
+      // The first shop is deleted and another registered under its name.
+      uid = 'second-shop';
+      const read = await api.get(SHOP).expect(200);
+      expect(read.body).toMatchObject({ revision: 2, commands: [] });
+      // Its own commands are its own from then on.
+      await api.put(SHOP, { revision: 2, commands: [three[0]] }).expect(200);
+      const again = await api.get(SHOP).expect(200);
+      expect(again.body.revision).toBe(3);
+      expect(
+        again.body.commands.map((c: { label: string }) => c.label),
+      ).toEqual([three[0].label]);
+      expect(
+        await knex('release_command_lists').select('entity_ref', 'entity_uid'),
+      ).toEqual([
+        { entity_ref: 'component:default/shop', entity_uid: 'second-shop' },
+      ]);
+      await api.stop();
+    });
+
+    it('claims commands written before entities were tracked for the entity that has the ref', async () => {
+      const knex = await databases.init(databaseId);
+      const api = await startPlugin({ knex });
+      await api.put(SHOP, { revision: 0, commands: three }).expect(200);
+      // As a list written before the entity was recorded is.
+      await knex('release_command_lists').update({ entity_uid: null });
+      const read = await api.get(SHOP).expect(200);
+      expect(read.body).toMatchObject({ revision: 1 });
+      expect(read.body.commands).toHaveLength(3);
+      expect(await knex('release_command_lists').select('entity_uid')).toEqual([
+        { entity_uid: 'uid-of-component:default/shop' },
+      ]);
+      await api.stop();
+    });
+  },
+);

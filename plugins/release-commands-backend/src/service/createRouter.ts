@@ -10,6 +10,7 @@ import {
   releaseCommandsUpdatePermission,
   replaceCommandsRequestSchema,
 } from '@release-commands/backstage-plugin-release-commands-common';
+import { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
 import Router from 'express-promise-router';
 import {
@@ -21,11 +22,14 @@ import { createRunsRouter, RunsRouterOptions } from './createRunsRouter';
 import { describeCommandChanges } from './describeCommandChanges';
 import { EntityAccess } from './EntityAccess';
 import { jsonBody } from './jsonBody';
+import { KnownEntities } from './KnownEntities';
 import { entityRefFromPath, parseRequest } from './parseRequest';
 
 /** What the router needs. */
 export type RouterOptions = {
   store: ReleaseCommandsStore;
+  /** Where entities are looked up, with the caller's credentials. */
+  catalog: Pick<CatalogService, 'getEntityByRef'>;
   runs: Pick<
     RunsRouterOptions,
     | 'orchestrator'
@@ -49,11 +53,13 @@ export async function createRouter(
 ): Promise<express.Router> {
   const { store, auditor, defaultTimeoutSeconds } = options;
   const access = new EntityAccess(options.httpAuth, options.permissions);
+  const known = new KnownEntities(options.catalog, store);
   const router = Router();
   router.use(...jsonBody());
   router.use(
     createRunsRouter({
       ...options.runs,
+      known,
       httpAuth: options.httpAuth,
       permissions: options.permissions,
       auditor,
@@ -76,17 +82,23 @@ export async function createRouter(
 
   router.get(COMMANDS_PATH, async (req, res) => {
     const entityRef = entityRefFromPath(req);
-    await access.authorize(req, releaseCommandsReadPermission, entityRef);
+    const { credentials, actor } = await access.authorize(
+      req,
+      releaseCommandsReadPermission,
+      entityRef,
+    );
+    await known.require(credentials, entityRef, actor);
     res.json(toResponse(await store.getCommands(entityRef)));
   });
 
   router.put(COMMANDS_PATH, async (req, res) => {
     const entityRef = entityRefFromPath(req);
-    const { actor } = await access.authorize(
+    const { credentials, actor } = await access.authorize(
       req,
       releaseCommandsUpdatePermission,
       entityRef,
     );
+    await known.require(credentials, entityRef, actor);
     const body = parseRequest(replaceCommandsRequestSchema, req.body, 'body');
     const list = await audited(
       auditor,
@@ -116,11 +128,12 @@ export async function createRouter(
 
   router.post(COMMANDS_PATH, async (req, res) => {
     const entityRef = entityRefFromPath(req);
-    const { actor } = await access.authorize(
+    const { credentials, actor } = await access.authorize(
       req,
       releaseCommandsUpdatePermission,
       entityRef,
     );
+    await known.require(credentials, entityRef, actor);
     const body = parseRequest(appendCommandRequestSchema, req.body, 'body');
     const { source = 'api', ...rest } = body;
     const appended = await audited(
@@ -151,11 +164,12 @@ export async function createRouter(
 
   router.delete(`${COMMANDS_PATH}/:id`, async (req, res) => {
     const entityRef = entityRefFromPath(req);
-    const { actor } = await access.authorize(
+    const { credentials, actor } = await access.authorize(
       req,
       releaseCommandsUpdatePermission,
       entityRef,
     );
+    await known.require(credentials, entityRef, actor);
     const { id } = req.params;
     const list = await audited(
       auditor,

@@ -27,6 +27,7 @@ import { ImagePolicy } from '../runs/ImagePolicy';
 import { RunEvents } from '../runs/RunEvents';
 import { RunOrchestrator } from '../runs/RunOrchestrator';
 import { audited } from './audited';
+import { KnownEntities } from './KnownEntities';
 import {
   hideStepCommandsInLog,
   withStepCommandsHidden,
@@ -43,6 +44,8 @@ export type RunsRouterOptions = {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;
+  /** Runs start only for entities the catalog knows. */
+  known: KnownEntities;
   /** Which images runs may use, per environment. */
   imagePolicy: ImagePolicy;
   /** How long ended runs are kept, told with each page; null keeps all. */
@@ -116,6 +119,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         },
       },
       async () => {
+        await options.known.require(credentials, entityRef, actor);
         // Before anything is stored or pulled: the registry credentials are
         // used only for allowed sources.
         options.imagePolicy.check(body.image, environment);
