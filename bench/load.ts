@@ -184,6 +184,9 @@ async function setCommands(
   entity: string,
   commands: Array<{ label: string; command: string }>,
 ) {
+  // Commands are kept only for entities in the backend's catalog (a no-op
+  // for names registered already).
+  await backend.registerComponents([entity]);
   const path = `/entities/component/default/${entity}/commands`;
   const { revision } = await (await backend.api(path)).json();
   const res = await backend.api(path, {
@@ -311,6 +314,8 @@ async function scenarioLoad(
     { length: DEPLOYS },
     (_, i) => `load-${tag}-${i}`,
   );
+  // In the catalog in one batch rather than one by one in setCommands.
+  await backend.registerComponents(entities);
   for (const entity of entities) {
     await setCommands(backend, entity, [
       { label: 'Print', command: printing(BYTES) },

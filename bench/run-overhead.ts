@@ -41,6 +41,8 @@ async function setCommand(
   entity: string,
   command: string,
 ) {
+  // Commands are kept only for entities in the backend's catalog.
+  await backend.registerComponents([entity]);
   const path = `/entities/component/default/${entity}/commands`;
   const { revision } = await (await backend.api(path)).json();
   const res = await backend.api(path, {

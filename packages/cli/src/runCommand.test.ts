@@ -36,6 +36,19 @@ describe('release-commands run, logs and commands against a real backend', () =>
     const { Id } = await docker.getImage(image).inspect();
     ranImage = `release-commands: every step ran image ${Id}`;
     backend = await startBackendProcess({ database: 'sqlite' });
+    // The backend keeps commands and starts runs only for entities in its
+    // catalog: every test's entity, in one batch. ('refused' never gets past
+    // the token.)
+    await backend.registerComponents([
+      'passes',
+      'fails',
+      'times-out',
+      'gives-up',
+      'interrupted',
+      'cut',
+      'listed',
+      'killed',
+    ]);
   }, 180_000);
 
   afterAll(async () => {
@@ -58,6 +71,9 @@ describe('release-commands run, logs and commands against a real backend', () =>
     });
 
   async function setCommands(entity: string, commands: CommandInput[]) {
+    // A no-op for the names registered above; a new test's entity is
+    // registered here.
+    await backend.registerComponents([entity]);
     const entityRef = `component:default/${entity}`;
     const { revision } = await client().getCommands(entityRef);
     await client().replaceCommands(entityRef, { revision, commands });

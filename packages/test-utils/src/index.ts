@@ -19,6 +19,11 @@ export {
   type BackendProcess,
   type BackendProcessOptions,
 } from './startBackendProcess';
+export {
+  createTestCatalog,
+  type RegisterComponentsOptions,
+  type TestCatalog,
+} from './testCatalog';
 export { restartDockerEngine } from './restartDockerEngine';
 export { findRepositoryRoot } from './findRepositoryRoot';
 export { shellEnvironment } from './shellEnvironment';

@@ -5,6 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { findRepositoryRoot } from './findRepositoryRoot';
 import { freePort } from './freePort';
+import {
+  createTestCatalog,
+  RegisterComponentsOptions,
+  TEST_CATALOG_HEADER,
+} from './testCatalog';
 
 /** The portal's backend running as a real process, as the README starts it. */
 export type BackendProcess = {
@@ -16,6 +21,22 @@ export type BackendProcess = {
   pid(): number;
   /** Calls the release-commands API with the service token. */
   api(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * The YAML file of test entities that the backend's catalog reads (its only
+   * `catalog.locations` entry); `registerComponents` writes it.
+   */
+  catalogFile: string;
+  /**
+   * Puts Components of these names (namespace `default`) into the backend's
+   * real catalog and resolves once the catalog serves every one of them, or
+   * rejects naming those it did not within the timeout. Names already
+   * registered cost nothing; pass a suite's names in one call where it knows
+   * them, as each call waits about a second for the catalog.
+   */
+  registerComponents(
+    names: Iterable<string>,
+    options?: RegisterComponentsOptions,
+  ): Promise<void>;
   /** Everything the process printed. */
   output(): string;
   /** Kills the process with a signal and waits for it to exit. */
@@ -84,6 +105,14 @@ export async function startBackendProcess(
   const token = randomBytes(24).toString('base64url');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-backend-'));
   const baseUrl = `http://127.0.0.1:${port}`;
+  // Backends on one set of databases share the catalog's too, and with it
+  // the catalog's config locations: each replaces them with its own list at
+  // start, which would drop the other's entities unless the lists match. So
+  // they share one file, named after their prefix.
+  const catalogFile =
+    options.database === 'postgres' && options.databasePrefix
+      ? path.join(os.tmpdir(), `rc-catalog-${options.databasePrefix}.yaml`)
+      : path.join(dataDir, 'catalog-entities.yaml');
   const config = {
     backend: {
       baseUrl,
@@ -99,7 +128,13 @@ export async function startBackendProcess(
         ],
       },
     },
-    catalog: { locations: [] },
+    catalog: {
+      // Not the examples: only what the tests register (see testCatalog.ts).
+      locations: [{ type: 'file', target: catalogFile }],
+      // A registered entity is served once stitched: at most 0.1 s after its
+      // processing rather than the default 1 s.
+      stitchingStrategy: { pollingInterval: { milliseconds: 100 } },
+    },
     releaseCommands: {
       // The images the tests build.
       images: { allow: [{ repositoryPrefix: 'release-commands-test/' }] },
@@ -113,6 +148,9 @@ export async function startBackendProcess(
     },
   };
   const configFile = path.join(dataDir, 'app-config.test.json');
+  if (!fs.existsSync(catalogFile)) {
+    fs.writeFileSync(catalogFile, TEST_CATALOG_HEADER);
+  }
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
 
   let child: ChildProcess | undefined;
@@ -186,6 +224,7 @@ export async function startBackendProcess(
   }
 
   await launch();
+  const catalog = createTestCatalog({ baseUrl, token, file: catalogFile });
   return {
     baseUrl,
     token,
@@ -199,6 +238,8 @@ export async function startBackendProcess(
           ...(init.headers as Record<string, string>),
         },
       }),
+    catalogFile,
+    registerComponents: catalog.registerComponents,
     output: () => output,
     kill,
     restart: launch,

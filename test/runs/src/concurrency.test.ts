@@ -36,6 +36,10 @@ describe('the global cap on concurrent runs, on SQLite', () => {
       labels['org.release-commands.entity']?.startsWith(
         `component:default/cap-${suffix}-`,
       );
+    // In the catalog in one batch rather than one by one in setCommands.
+    await backend.registerComponents(
+      Array.from({ length: 20 }, (_, e) => entity(e)),
+    );
     for (let e = 0; e < 20; e++) {
       await api.setCommands(entity(e), [
         { label: 'Migrate', command: 'sleep 1; echo migrated' },

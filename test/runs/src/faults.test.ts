@@ -28,6 +28,8 @@ describe.each(['sqlite', 'postgres'] as const)('faults on %s', database => {
     image = await buildBusyboxImage(docker);
     backend = await startBackendProcess({ database });
     api = runsApi(backend);
+    // Both tests' entities in the catalog in one batch.
+    await backend.registerComponents(['killed', 'engine']);
     foreign = await docker.createContainer({
       Image: image,
       Cmd: ['sleep', '3600'],

@@ -54,12 +54,17 @@ describe.each(['sqlite', 'postgres'] as const)(
       const suffix = randomBytes(3).toString('hex');
       const oomEntity = (e: number) => `oom-${suffix}-${e}`;
       const killEntity = (e: number) => `kill-${suffix}-${e}`;
+      const plain = ['exit 137', 'kill -9 $$'];
+      // In the catalog in one batch rather than one by one in setCommands.
+      await backend.registerComponents([
+        ...Array.from({ length: AT_ONCE }, (_, e) => oomEntity(e)),
+        ...plain.map((_, e) => killEntity(e)),
+      ]);
       for (let e = 0; e < AT_ONCE; e++) {
         await api.setCommands(oomEntity(e), [
           { label: 'Allocate', command: ALLOCATE },
         ]);
       }
-      const plain = ['exit 137', 'kill -9 $$'];
       for (let e = 0; e < plain.length; e++) {
         await api.setCommands(killEntity(e), [
           { label: 'Killed', command: plain[e] },

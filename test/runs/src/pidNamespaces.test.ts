@@ -69,6 +69,12 @@ describe('two backends with the same host name in separate pid namespaces, on Po
     };
     a = await startBackendProcess(shared);
     b = await startBackendProcess(shared);
+    // Both read the one catalog database (and file) that the prefix gives
+    // them, and each test calls both. Registered here, before any backend is
+    // frozen; the second call only finds them served through b.
+    const entities = ['ns-live-a', 'ns-live-b', 'ns-frozen'];
+    await a.registerComponents(entities);
+    await b.registerComponents(entities);
   });
 
   afterAll(async () => {

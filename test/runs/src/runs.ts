@@ -21,6 +21,11 @@ export function runsApi(backend: BackendProcess) {
 
   return {
     call,
+    /**
+     * Sets the entity's commands, registering the entity in the backend's
+     * catalog first (a suite that knows its entities up front registers them
+     * in one batch with `backend.registerComponents`, which is quicker).
+     */
     async setCommands(
       entity: string,
       commands: Array<{
@@ -29,6 +34,9 @@ export function runsApi(backend: BackendProcess) {
         timeoutSeconds?: number;
       }>,
     ) {
+      // Commands are kept only for entities the catalog knows; a no-op for
+      // names the suite registered already.
+      await backend.registerComponents([entity]);
       const path = `/entities/component/default/${entity}/commands`;
       const { revision } = await call<{ revision: number }>(path);
       await call(path, {

@@ -44,6 +44,10 @@ describe.each(['sqlite', 'postgres'] as const)(
       const suffix = randomBytes(3).toString('hex');
       const entity = (e: number) => `secret-${suffix}-${e}`;
       const secret = (e: number) => `value-for-${entity(e)}`;
+      // In the catalog in one batch rather than one by one in setCommands.
+      await backend.registerComponents(
+        Array.from({ length: DEPLOYS }, (_, e) => entity(e)),
+      );
       for (let e = 0; e < DEPLOYS; e++) {
         await api.setCommands(entity(e), [
           {

@@ -27,6 +27,11 @@ describe('many runs on PostgreSQL', () => {
       releaseCommands: { runs: { maxConcurrent: 4 } },
     });
     api = runsApi(backend);
+    // Both tests' entities in the catalog in one batch.
+    await backend.registerComponents([
+      ...Array.from({ length: 8 }, (_, e) => `exit-${e}`),
+      ...Array.from({ length: 4 }, (_, e) => `echo-${e}`),
+    ]);
   });
 
   afterAll(async () => {
