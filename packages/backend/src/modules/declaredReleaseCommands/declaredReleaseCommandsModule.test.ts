@@ -4,6 +4,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import releaseCommandsPlugin from '@release-commands/backstage-plugin-release-commands-backend';
 import { ReleaseCommandList } from '@release-commands/backstage-plugin-release-commands-common';
 import fs from 'node:fs';
@@ -47,6 +48,18 @@ commands:
 
 type LoggerMock = ReturnType<typeof mockServices.logger.mock>;
 
+/** The entity whose commands are declared, as the portal's catalog has it. */
+const DEMO_SHOP_ENTITY = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'demo-shop', namespace: 'default', uid: 'demo-shop-uid' },
+  spec: {
+    type: 'service',
+    lifecycle: 'production',
+    owner: 'group:default/shop',
+  },
+};
+
 /**
  * The portal's release-commands plugin with the module, on `knex`, with the
  * module's settings; `logger` receives the plugin's and the module's lines.
@@ -59,6 +72,7 @@ async function startPortalBackend(options: {
   const backend = await startTestBackend({
     features: [
       releaseCommandsPlugin,
+      catalogServiceMock.factory({ entities: [DEMO_SHOP_ENTITY] }),
       declaredReleaseCommandsModule,
       mockServices.database.factory({ knex: options.knex }),
       options.logger.factory,

@@ -3,6 +3,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import releaseCommandsPlugin from '@release-commands/backstage-plugin-release-commands-backend';
 import { ReleaseCommandsClient } from '@release-commands/backstage-plugin-release-commands-common';
 import net from 'node:net';
@@ -16,11 +17,31 @@ const COMMANDS = [
   { label: 'Fix tree', command: './manage.sh fix-tree' },
 ];
 
-/** The release-commands plugin on a test backend, and its API's address. */
-async function startApi() {
+/** The entity whose commands are declared, as the portal's catalog has it. */
+const DEMO_SHOP_ENTITY = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'demo-shop', namespace: 'default', uid: 'demo-shop-uid' },
+  spec: {
+    type: 'service',
+    lifecycle: 'production',
+    owner: 'group:default/shop',
+  },
+};
+
+/**
+ * The release-commands plugin on a test backend, and its API's address;
+ * the catalog has the demo shop from the `absentFor`+1st lookup on.
+ */
+async function startApi(absentFor = 0) {
+  let lookups = 0;
   const backend = await startTestBackend({
     features: [
       releaseCommandsPlugin,
+      catalogServiceMock.mock({
+        getEntityByRef: async () =>
+          ++lookups > absentFor ? DEMO_SHOP_ENTITY : undefined,
+      }).factory,
       mockServices.rootConfig.factory({
         data: {
           releaseCommands: {
@@ -100,6 +121,22 @@ describe('seedDeclaredCommands', () => {
     ).resolves.toEqual({ outcome: 'added', added: 2, revision: 2 });
     // Three that did not answer, the read, two appends.
     expect(requests()).toBe(6);
+    await api.stop();
+  });
+
+  it('waits while the catalog has not ingested the entity yet, then adds the commands', async () => {
+    const api = await startApi(2);
+    const { client: seeding, requests } = client(api.baseUrl);
+
+    await expect(
+      seedDeclaredCommands({
+        client: seeding,
+        entityRef: SHOP,
+        commands: COMMANDS,
+      }),
+    ).resolves.toEqual({ outcome: 'added', added: 2, revision: 2 });
+    // Two answered "not in the catalog", the read, two appends.
+    expect(requests()).toBe(5);
     await api.stop();
   });
 

@@ -50,8 +50,10 @@ export async function seedDeclaredCommands(options: {
 
 /**
  * Calls `call` until the API answers it: a refused connection or a 503 (a
- * backend still starting) is tried again, with growing pauses, for up to
- * `waitMs`; any other answer, an error included, is final.
+ * backend still starting), or a 404 for an entity the catalog has not
+ * ingested yet (it reads its locations after start-up too), is tried again,
+ * with growing pauses, for up to `waitMs`; any other answer, an error
+ * included, is final.
  */
 async function whenAnswering<T>(
   call: () => Promise<T>,
@@ -77,7 +79,13 @@ async function whenAnswering<T>(
 }
 
 function isNotAnsweringYet(error: unknown): boolean {
-  if (ResponseError.is(error)) return error.statusCode === 503;
+  if (ResponseError.is(error)) {
+    return (
+      error.statusCode === 503 ||
+      (error.statusCode === 404 &&
+        /is not in the catalog/.test(error.body.error.message))
+    );
+  }
   // fetch's own failure: nothing listens yet, or the connection broke. By
   // name: Node's fetch may throw a TypeError of another realm.
   const { name, message } = error as Error;
@@ -85,6 +93,7 @@ function isNotAnsweringYet(error: unknown): boolean {
 }
 
 function describeFailure(error: unknown): string {
+  if (ResponseError.is(error)) return error.body.error.message;
   const cause = (error as { cause?: { message?: string } }).cause?.message;
   const message = (error as Error).message;
   return cause ? `${message}: ${cause}` : message;
