@@ -48,4 +48,28 @@ export const addReleaseCommandsExamples: TemplateExample[] = [
       message: \${{ steps['release-commands'].output.commands | length }} release commands
 `,
   },
+  {
+    description:
+      'After registering the new component: the step waits for the catalog to ingest it (here up to 10 minutes), as release commands are kept only for entities the catalog knows',
+    example: `steps:
+  - id: publish
+    name: Publish
+    action: publish:github
+    input:
+      repoUrl: \${{ parameters.repoUrl }}
+  - id: register
+    name: Register
+    action: catalog:register
+    input:
+      repoContentsUrl: \${{ steps.publish.output.repoContentsUrl }}
+      catalogInfoPath: /catalog-info.yaml
+  - id: release-commands
+    name: Preset release commands
+    action: release-commands:add
+    input:
+      entityRef: component:default/\${{ parameters.name }}
+      preset: django
+      waitForEntitySeconds: 600
+`,
+  },
 ];

@@ -4,6 +4,7 @@ import { JsonValue } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import {
+  anyEntity,
   startReleaseCommands,
   TEMPLATE_USER,
 } from '../__testUtils__/startReleaseCommands';
@@ -19,15 +20,31 @@ describe('release-commands:add', () => {
   let services: Services;
   let entity = 0;
   let entityRef: string;
+  /**
+   * Entities the catalog does not have until their condition holds (a
+   * registration being ingested); the catalog has every other entity.
+   */
+  const ingestedWhen = new Map<string, () => boolean>();
+  /** How often the backend asked the catalog for each ref. */
+  const lookups = new Map<string, number>();
 
   beforeAll(async () => {
-    services = await startReleaseCommands();
+    services = await startReleaseCommands({
+      getEntityByRef: async ref => {
+        lookups.set(ref, (lookups.get(ref) ?? 0) + 1);
+        const ingested = ingestedWhen.get(ref);
+        return !ingested || ingested() ? anyEntity(ref) : undefined;
+      },
+    });
   });
   afterAll(() => services.stop());
   beforeEach(() => {
     entity += 1;
     entityRef = `component:default/service-${entity}`;
   });
+
+  const waitMessage = (ref: string, seconds: number) =>
+    `Waiting for the catalog to ingest ${ref} (registered by an earlier step?) for up to ${seconds} s: release commands are kept and run only for entities the catalog knows`;
 
   /**
    * Runs the action as a task step would: with the template user as
@@ -41,14 +58,17 @@ describe('release-commands:add', () => {
       checkpoints?: Map<string, JsonValue>;
       action?: ReturnType<typeof createAddReleaseCommandsAction>;
       initiator?: BackstageCredentials;
+      logger?: ReturnType<typeof mockServices.logger.mock>;
+      signal?: AbortSignal;
     } = {},
   ) {
     const action = options.action ?? createAddReleaseCommandsAction(services);
-    const logger = mockServices.logger.mock();
+    const logger = options.logger ?? mockServices.logger.mock();
     const checkpoints = options.checkpoints ?? new Map<string, JsonValue>();
     const ctx = {
       ...createMockActionContext({ input: input as any, logger }),
       isDryRun: options.isDryRun,
+      signal: options.signal,
       getInitiatorCredentials: async () =>
         options.initiator ?? mockCredentials.user(TEMPLATE_USER),
       async checkpoint<T>(opts: { key: string; fn: () => Promise<T> | T }) {
@@ -63,7 +83,8 @@ describe('release-commands:add', () => {
       (ctx.output as jest.Mock).mock.calls,
     ) as Record<string, any>;
     const log = logger.info.mock.calls.map(call => call[0] as string);
-    return { outputs, log };
+    const warnings = logger.warn.mock.calls.map(call => call[0] as string);
+    return { outputs, log, warnings };
   }
 
   const commandsOf = async (ref: string) =>
@@ -278,7 +299,14 @@ describe('release-commands:add', () => {
       'commands.0: unknown field "enabled" (expected label, command, timeoutSeconds)',
     ],
     ['nothing to add', {}, 'Nothing to add: give a preset, commands, or both'],
-  ])(
+    ...[3601, -1, 1.5, '60'].map(value => [
+      `a waitForEntitySeconds of ${JSON.stringify(value)}`,
+      { preset: 'django', waitForEntitySeconds: value },
+      `waitForEntitySeconds must be a whole number of seconds from 0 to 3600 (0: do not wait), got ${JSON.stringify(
+        value,
+      )}`,
+    ]),
+  ] as Array<[string, Record<string, unknown>, string | RegExp]>)(
     'refuses %s with a clear message and writes nothing',
     async (_, input, message) => {
       const error = await runAction({ entityRef, ...input }).catch(e => e);
@@ -331,4 +359,145 @@ describe('release-commands:add', () => {
       expect(await services.api.getCommands(entityRef)).toEqual(before);
     },
   );
+
+  describe('for an entity the catalog does not have yet', () => {
+    it('waits until the catalog has ingested it, then adds the commands', async () => {
+      const logger = mockServices.logger.mock();
+      // Ingested once the action has said it waits: the wait must be what
+      // gets the commands in, whatever the timing.
+      ingestedWhen.set(entityRef, () =>
+        logger.info.mock.calls.some(([message]) =>
+          String(message).startsWith(
+            `Waiting for the catalog to ingest ${entityRef} `,
+          ),
+        ),
+      );
+
+      const { outputs, log } = await runAction(
+        { entityRef, preset: 'django' },
+        { logger },
+      );
+
+      expect(log.filter(line => line.startsWith('Waiting'))).toEqual([
+        waitMessage(entityRef, 300),
+      ]);
+      expect(log).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^${entityRef} is in the catalog now, after \\d+ s$`),
+        ),
+      );
+      expect(outputs.added.map((c: any) => c.label)).toEqual([
+        'Migrate database',
+      ]);
+      expect(await commandsOf(entityRef)).toEqual([
+        {
+          label: 'Migrate database',
+          command: 'python manage.py migrate --noinput',
+          source: 'framework',
+          timeoutSeconds: null,
+        },
+      ]);
+    });
+
+    it('gives up after waitForEntitySeconds, saying what to check, and writes nothing', async () => {
+      ingestedWhen.set(entityRef, () => false);
+
+      const error = await runAction({
+        entityRef,
+        preset: 'django',
+        waitForEntitySeconds: 1,
+      }).catch(e => e);
+
+      expect(error.message).toBe(
+        `${entityRef} is still not in the catalog (or not visible to you) after waiting 1 s, so no release commands were added. ` +
+          'Check that an earlier step registered it (catalog:register) under exactly this kind, namespace and name, ' +
+          "that the catalog processed its catalog-info.yaml without errors (the location's processing errors), " +
+          'and that the user who started the task may see it; if the catalog is only slow, raise waitForEntitySeconds.',
+      );
+      expect(lookups.get(entityRef)).toBeGreaterThan(1);
+      ingestedWhen.delete(entityRef);
+      expect(await services.api.getCommands(entityRef)).toMatchObject({
+        revision: 0,
+        commands: [],
+      });
+    });
+
+    it('fails at once with waitForEntitySeconds 0', async () => {
+      ingestedWhen.set(entityRef, () => false);
+      const logger = mockServices.logger.mock();
+
+      const error = await runAction(
+        { entityRef, preset: 'django', waitForEntitySeconds: 0 },
+        { logger },
+      ).catch(e => e);
+
+      expect(error.message).toBe(
+        `${entityRef} is not in the catalog (or not visible to you), so no release commands were added: release commands are kept and run ` +
+          'only for entities the catalog knows. Register it in an earlier step (catalog:register), and let this step ' +
+          'wait for the catalog to ingest it with waitForEntitySeconds (0 here: no waiting).',
+      );
+      expect(lookups.get(entityRef)).toBe(1);
+      expect(logger.info).not.toHaveBeenCalledWith(
+        expect.stringMatching(/^Waiting/),
+      );
+      ingestedWhen.delete(entityRef);
+      expect((await services.api.getCommands(entityRef)).commands).toEqual([]);
+    });
+
+    it('stops waiting when the task is cancelled, and writes nothing', async () => {
+      ingestedWhen.set(entityRef, () => false);
+      const task = new AbortController();
+      const logger = mockServices.logger.mock();
+      logger.info.mockImplementation(message => {
+        if (String(message).startsWith('Waiting')) task.abort();
+      });
+
+      const error = await runAction(
+        { entityRef, preset: 'django' },
+        { logger, signal: task.signal },
+      ).catch(e => e);
+
+      expect(error.message).toBe(
+        `The task was cancelled while waiting for the catalog to ingest ${entityRef}; no release commands were added`,
+      );
+      ingestedWhen.delete(entityRef);
+      expect((await services.api.getCommands(entityRef)).commands).toEqual([]);
+    });
+
+    it('does not wait in a dry run, and reports what it would add to an empty list', async () => {
+      ingestedWhen.set(entityRef, () => false);
+
+      const { outputs, log, warnings } = await runAction(
+        { entityRef, preset: 'django' },
+        { isDryRun: true },
+      );
+
+      expect(warnings).toEqual([
+        `Dry run: ${entityRef} is not in the catalog yet (or not visible to you); a real run would wait up to 300 s for the catalog to ingest it (registered by an earlier step?), then add to its empty list`,
+      ]);
+      expect(lookups.get(entityRef)).toBe(1);
+      expect(log).toContain(
+        'Dry run: would add "Migrate database" (framework): python manage.py migrate --noinput',
+      );
+      expect(outputs).toEqual({
+        commands: [
+          {
+            label: 'Migrate database',
+            command: 'python manage.py migrate --noinput',
+            source: 'framework',
+            enabled: true,
+            timeoutSeconds: null,
+          },
+        ],
+        added: [
+          {
+            label: 'Migrate database',
+            command: 'python manage.py migrate --noinput',
+            source: 'framework',
+          },
+        ],
+        revision: 0,
+      });
+    });
+  });
 });

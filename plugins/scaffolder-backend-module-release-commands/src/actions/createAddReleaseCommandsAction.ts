@@ -17,6 +17,13 @@ import {
   RequestedCommand,
   requestedCommands,
 } from './planCommands';
+import {
+  isNotInCatalog,
+  parseWaitForEntitySeconds,
+  MAX_WAIT_FOR_ENTITY_SECONDS,
+  untilEntityKnown,
+  waitForEntitySecondsDescription,
+} from './waitForEntity';
 
 type AddedCommand = Pick<ReleaseCommand, 'id' | 'label' | 'command' | 'source'>;
 
@@ -36,7 +43,9 @@ export function createAddReleaseCommandsAction(options: {
       "Adds release commands to an entity: a framework preset's defaults (source framework) and the template's own " +
       '(source template), after the commands it already has. Commands whose text the entity already has are left ' +
       'alone, so running the step again, or retrying or recovering the task, never adds a command twice. ' +
-      'The entity does not have to be in the catalog yet. A dry run reports what would be added and writes nothing.',
+      'The entity must be in the catalog; when it is not there yet (a template that registers it just before), the ' +
+      'step waits for the catalog to ingest it, up to waitForEntitySeconds. A dry run reports what would be added ' +
+      'and writes nothing; it does not wait, and reports an entity not in the catalog yet as one without commands.',
     examples: addReleaseCommandsExamples,
     supportsDryRun: true,
     schema: {
@@ -77,6 +86,14 @@ export function createAddReleaseCommandsAction(options: {
             )
             .optional()
             .describe('Commands of the template, run after the preset'),
+        waitForEntitySeconds: z =>
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(MAX_WAIT_FOR_ENTITY_SECONDS)
+            .optional()
+            .describe(waitForEntitySecondsDescription),
       },
       output: {
         commands: z =>
@@ -116,13 +133,33 @@ export function createAddReleaseCommandsAction(options: {
         'entityRef',
       );
       const requested = requestedCommands(ctx.input);
+      const waitSeconds = parseWaitForEntitySeconds(
+        ctx.input.waitForEntitySeconds,
+      );
       const client = createReleaseCommandsServiceClient({
         ...options,
         onBehalfOf: () => ctx.getInitiatorCredentials(),
       });
 
       if (ctx.isDryRun) {
-        const list = await readCommands(client, entityRef);
+        // No waiting: nothing registers the entity in a dry run (the
+        // scaffolder skips catalog:register there), so a new component
+        // would hold the editor for the whole wait and then fail.
+        // An entity the catalog does not know has no commands, so the plan
+        // against an empty list is what a real run would add.
+        const list = await client.getCommands(entityRef).catch(error => {
+          if (isNotInCatalog(error)) {
+            ctx.logger.warn(
+              `Dry run: ${entityRef} is not in the catalog yet (or not visible to you); ${
+                waitSeconds > 0
+                  ? `a real run would wait up to ${waitSeconds} s for the catalog to ingest it (registered by an earlier step?), then add to its empty list`
+                  : 'a real run would fail at once (waitForEntitySeconds is 0)'
+              }`,
+            );
+            return { revision: 0, commands: [] as ReleaseCommand[] };
+          }
+          throw readError(entityRef, error);
+        });
         const missing = missingCommands(entityRef, list.commands, requested);
         logPlan(
           ctx.logger,
@@ -158,7 +195,17 @@ export function createAddReleaseCommandsAction(options: {
       const added = await ctx.checkpoint({
         key: `add:${entityRef}:${fingerprint(requested)}`,
         fn: async (): Promise<AddedCommand[]> => {
-          const list = await readCommands(client, entityRef);
+          // The first request waits for the entity; nothing has been
+          // written until it answers.
+          const list = await untilEntityKnown({
+            entityRef,
+            waitSeconds,
+            logger: ctx.logger,
+            signal: ctx.signal,
+            notDone: 'no release commands were added',
+            request: () => client.getCommands(entityRef),
+            otherError: error => readError(entityRef, error),
+          });
           const missing = missingCommands(entityRef, list.commands, requested);
           logPlan(ctx.logger, entityRef, requested, missing, 'Adding');
           const result: AddedCommand[] = [];
@@ -202,12 +249,16 @@ export function createAddReleaseCommandsAction(options: {
 
 async function readCommands(client: ReleaseCommandsClient, entityRef: string) {
   return client.getCommands(entityRef).catch(error => {
-    throw new Error(
-      `Could not read the release commands of ${entityRef}: ${describeError(
-        error,
-      )}`,
-    );
+    throw readError(entityRef, error);
   });
+}
+
+function readError(entityRef: string, error: unknown): Error {
+  return new Error(
+    `Could not read the release commands of ${entityRef}: ${describeError(
+      error,
+    )}`,
+  );
 }
 
 function logPlan(

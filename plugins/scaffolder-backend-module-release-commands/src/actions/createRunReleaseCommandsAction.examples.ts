@@ -34,4 +34,22 @@ output:
         DJANGO_SETTINGS_MODULE: shop.settings.staging
 `,
   },
+  {
+    description:
+      'Right after registering a component: wait up to 2 minutes for the catalog to ingest it, then run (the default wait is 5 minutes; 0 fails at once)',
+    example: `steps:
+  - id: register
+    name: Register
+    action: catalog:register
+    input:
+      catalogInfoUrl: \${{ parameters.catalogInfoUrl }}
+  - id: release
+    name: Run release commands
+    action: release-commands:run
+    input:
+      entityRef: \${{ steps.register.output.entityRef }}
+      image: \${{ parameters.image }}
+      waitForEntitySeconds: 120
+`,
+  },
 ];

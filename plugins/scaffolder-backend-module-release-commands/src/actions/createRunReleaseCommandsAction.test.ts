@@ -3,6 +3,7 @@ import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { buildBusyboxImage, requireDocker } from '@release-commands/test-utils';
 import {
+  anyEntity,
   startReleaseCommands,
   TEMPLATE_USER,
 } from '../__testUtils__/startReleaseCommands';
@@ -20,6 +21,13 @@ describe('release-commands:run', () => {
   let entity = 0;
   let entityRef: string;
   let pagePath: string;
+  /**
+   * Entities the catalog does not have until their condition holds (a
+   * registration being ingested); the catalog has every other entity.
+   */
+  const ingestedWhen = new Map<string, () => boolean>();
+  /** How often the backend asked the catalog for each ref. */
+  const lookups = new Map<string, number>();
 
   beforeAll(async () => {
     image = await buildBusyboxImage(await requireDocker());
@@ -27,6 +35,11 @@ describe('release-commands:run', () => {
       releaseCommands: {
         images: { allow: [{ repositoryPrefix: 'release-commands-test/' }] },
         docker: { networkMode: 'none', stopGracePeriodSeconds: 1 },
+      },
+      getEntityByRef: async ref => {
+        lookups.set(ref, (lookups.get(ref) ?? 0) + 1);
+        const ingested = ingestedWhen.get(ref);
+        return !ingested || ingested() ? anyEntity(ref) : undefined;
       },
     });
   });
@@ -49,6 +62,7 @@ describe('release-commands:run', () => {
       isDryRun?: boolean;
       signal?: AbortSignal;
       initiator?: BackstageCredentials;
+      logger?: ReturnType<typeof mockServices.logger.mock>;
     } = {},
   ) {
     const action = createRunReleaseCommandsAction({
@@ -57,9 +71,11 @@ describe('release-commands:run', () => {
         data: { app: { baseUrl: 'http://localhost:3000' } },
       }),
     });
-    const logger = mockServices.logger.mock();
-    const { initiator = mockCredentials.user(TEMPLATE_USER), ...rest } =
-      options;
+    const {
+      initiator = mockCredentials.user(TEMPLATE_USER),
+      logger = mockServices.logger.mock(),
+      ...rest
+    } = options;
     const ctx = {
       ...createMockActionContext({ input: input as any, logger }),
       ...rest,
@@ -69,6 +85,7 @@ describe('release-commands:run', () => {
     return {
       done,
       log: () => logger.info.mock.calls.map(call => call[0] as string),
+      warnings: () => logger.warn.mock.calls.map(call => call[0] as string),
       outputs: () =>
         Object.fromEntries((ctx.output as jest.Mock).mock.calls) as Record<
           string,
@@ -244,6 +261,130 @@ describe('release-commands:run', () => {
 
     expect(error.name).toBe('InputError');
     expect(error.message).toMatch(message);
+    expect((await services.api.listRuns(entityRef)).runs).toEqual([]);
+  });
+
+  describe('for an entity the catalog does not have yet', () => {
+    const hideUntil = (condition: () => boolean) => {
+      // Commands are set while the catalog has the entity; hiding it then
+      // stands in for a component an earlier step registered (and whose
+      // commands a release-commands:add step preset) that is not ingested.
+      ingestedWhen.set(entityRef, condition);
+    };
+
+    it('waits until the catalog has ingested it, then starts the run', async () => {
+      await setCommands({ label: 'Migrate', command: 'echo migrated' });
+      const logger = mockServices.logger.mock();
+      hideUntil(() =>
+        logger.info.mock.calls.some(([message]) =>
+          String(message).startsWith(
+            `Waiting for the catalog to ingest ${entityRef} `,
+          ),
+        ),
+      );
+
+      const step = startAction({ entityRef, image }, { logger });
+      await step.done;
+
+      expect(step.log().filter(line => line.startsWith('Waiting'))).toEqual([
+        `Waiting for the catalog to ingest ${entityRef} (registered by an earlier step?) for up to 300 s: release commands are kept and run only for entities the catalog knows`,
+      ]);
+      expect(step.log()).toEqual(
+        expect.arrayContaining([
+          'migrated',
+          `Release commands of ${entityRef} passed`,
+        ]),
+      );
+      expect(step.outputs().status).toBe('succeeded');
+      const { runs } = await services.api.listRuns(entityRef);
+      expect(runs.map(r => r.status)).toEqual(['succeeded']);
+    });
+
+    it('gives up after waitForEntitySeconds, saying what to check, and starts no run', async () => {
+      await setCommands({ label: 'Migrate', command: 'echo migrated' });
+      hideUntil(() => false);
+
+      const step = startAction({ entityRef, image, waitForEntitySeconds: 1 });
+      const error = await step.done.catch(e => e);
+
+      expect(error.message).toBe(
+        `${entityRef} is still not in the catalog (or not visible to you) after waiting 1 s, so no run was started. ` +
+          'Check that an earlier step registered it (catalog:register) under exactly this kind, namespace and name, ' +
+          "that the catalog processed its catalog-info.yaml without errors (the location's processing errors), " +
+          'and that the user who started the task may see it; if the catalog is only slow, raise waitForEntitySeconds.',
+      );
+      expect(lookups.get(entityRef)).toBeGreaterThan(2);
+      expect(step.outputs()).toEqual({});
+      expect((await services.api.listRuns(entityRef)).runs).toEqual([]);
+    });
+
+    it('fails at once with waitForEntitySeconds 0', async () => {
+      await setCommands({ label: 'Migrate', command: 'echo migrated' });
+      const before = lookups.get(entityRef);
+      hideUntil(() => false);
+
+      const step = startAction({ entityRef, image, waitForEntitySeconds: 0 });
+      const error = await step.done.catch(e => e);
+
+      expect(error.message).toBe(
+        `${entityRef} is not in the catalog (or not visible to you), so no run was started: release commands are kept and run ` +
+          'only for entities the catalog knows. Register it in an earlier step (catalog:register), and let this step ' +
+          'wait for the catalog to ingest it with waitForEntitySeconds (0 here: no waiting).',
+      );
+      expect(lookups.get(entityRef)).toBe((before ?? 0) + 1);
+      expect(step.log()).toEqual([]);
+      expect((await services.api.listRuns(entityRef)).runs).toEqual([]);
+    });
+
+    it('stops waiting when the task is cancelled, and starts no run', async () => {
+      await setCommands({ label: 'Migrate', command: 'echo migrated' });
+      hideUntil(() => false);
+      const task = new AbortController();
+      const logger = mockServices.logger.mock();
+      logger.info.mockImplementation(message => {
+        if (String(message).startsWith('Waiting')) task.abort();
+      });
+
+      const step = startAction(
+        { entityRef, image },
+        { logger, signal: task.signal },
+      );
+      const error = await step.done.catch(e => e);
+
+      expect(error.message).toBe(
+        `The task was cancelled while waiting for the catalog to ingest ${entityRef}; no run was started`,
+      );
+      expect((await services.api.listRuns(entityRef)).runs).toEqual([]);
+    });
+
+    it('does not wait in a dry run, and lists no commands', async () => {
+      hideUntil(() => false);
+
+      const step = startAction({ entityRef, image }, { isDryRun: true });
+      await step.done;
+
+      expect(step.warnings()).toEqual([
+        `Dry run: ${entityRef} is not in the catalog yet (or not visible to you); a real run would wait up to 300 s for the catalog to ingest it (registered by an earlier step?) before starting`,
+      ]);
+      expect(lookups.get(entityRef)).toBe(1);
+      expect(step.log()).toEqual([
+        `Dry run: would run 0 release commands of ${entityRef} on ${image} (a run without commands succeeds at once)`,
+      ]);
+      expect(step.outputs()).toEqual({ runUrl: pagePath });
+    });
+  });
+
+  it('refuses a waitForEntitySeconds past the limit before starting a run', async () => {
+    const error = await startAction({
+      entityRef,
+      image,
+      waitForEntitySeconds: 3601,
+    }).done.catch(e => e);
+
+    expect(error.name).toBe('InputError');
+    expect(error.message).toBe(
+      'waitForEntitySeconds must be a whole number of seconds from 0 to 3600 (0: do not wait), got 3601',
+    );
     expect((await services.api.listRuns(entityRef)).runs).toEqual([]);
   });
 });

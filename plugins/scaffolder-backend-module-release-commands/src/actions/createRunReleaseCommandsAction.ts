@@ -22,6 +22,13 @@ import { runReleaseCommandsExamples } from './createRunReleaseCommandsAction.exa
 import { parseActionInput } from './parseActionInput';
 import { releaseCommandsPageUrl } from './releaseCommandsPageUrl';
 import { RunLogLines } from './RunLogLines';
+import {
+  isNotInCatalog,
+  parseWaitForEntitySeconds,
+  MAX_WAIT_FOR_ENTITY_SECONDS,
+  untilEntityKnown,
+  waitForEntitySecondsDescription,
+} from './waitForEntity';
 
 /**
  * How long a cancelled task waits for its run to stop before it gives up
@@ -56,8 +63,10 @@ export function createRunReleaseCommandsAction(options: {
       "Runs an entity's release commands on an image, each in a fresh container, and streams their output into " +
       'the task log. The step fails when a command fails or times out, or the run is cancelled or interrupted, so ' +
       'the deploy steps after it only run when the release phase passed. Cancelling the task cancels the run. ' +
-      'A run is never started twice for one step, even when the task is recovered. A dry run lists the commands ' +
-      'that would run and starts nothing.',
+      'A run is never started twice for one step, even when the task is recovered. The entity must be in the ' +
+      'catalog; when it is not there yet (a template that registers it just before), the step waits for the ' +
+      'catalog to ingest it, up to waitForEntitySeconds. A dry run lists the commands that would run and starts ' +
+      'nothing; it does not wait.',
     examples: runReleaseCommandsExamples,
     supportsDryRun: true,
     schema: {
@@ -88,6 +97,14 @@ export function createRunReleaseCommandsAction(options: {
             .describe(
               'Which environment the deploy goes to, e.g. production; one run per entity and environment at a time',
             ),
+        waitForEntitySeconds: z =>
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(MAX_WAIT_FOR_ENTITY_SECONDS)
+            .optional()
+            .describe(waitForEntitySecondsDescription),
       },
       output: {
         runId: z =>
@@ -130,13 +147,16 @@ export function createRunReleaseCommandsAction(options: {
             'environment',
           )
         : undefined;
+      const waitSeconds = parseWaitForEntitySeconds(
+        ctx.input.waitForEntitySeconds,
+      );
       const client = createReleaseCommandsServiceClient({
         ...options,
         onBehalfOf: () => ctx.getInitiatorCredentials(),
       });
 
       if (ctx.isDryRun) {
-        await logDryRun(ctx.logger, client, entityRef, image);
+        await logDryRun(ctx.logger, client, entityRef, image, waitSeconds);
         ctx.output('runUrl', releaseCommandsPageUrl(appBaseUrl, entityRef));
         return;
       }
@@ -147,15 +167,25 @@ export function createRunReleaseCommandsAction(options: {
       const { runId } = await ctx.checkpoint({
         key: `run:${entityRef}:${environment ?? ''}:${image}`,
         fn: async () => {
-          const run = await client
-            .createRun(entityRef, { image, env, environment })
-            .catch(error => {
-              throw new Error(
+          // Starting the run is itself what waits: the backend refuses it
+          // for an entity not in the catalog before it stores or pulls
+          // anything, so asking again cannot start a second run. Inside the
+          // checkpoint, so a task recovered after giving up waits again.
+          const run = await untilEntityKnown({
+            entityRef,
+            waitSeconds,
+            logger: ctx.logger,
+            signal: ctx.signal,
+            notDone: 'no run was started',
+            request: () =>
+              client.createRun(entityRef, { image, env, environment }),
+            otherError: error =>
+              new Error(
                 `Could not start the release commands of ${entityRef}: ${describeError(
                   error,
                 )}`,
-              );
-            });
+              ),
+          });
           return { runId: run.id };
         },
       });
@@ -255,8 +285,22 @@ async function logDryRun(
   client: ReleaseCommandsClient,
   entityRef: string,
   image: string,
+  waitSeconds: number,
 ) {
+  // No waiting in a dry run: nothing registers the entity there (the
+  // scaffolder skips catalog:register). An entity the catalog does not know
+  // has no commands.
   const list = await client.getCommands(entityRef).catch(error => {
+    if (isNotInCatalog(error)) {
+      logger.warn(
+        `Dry run: ${entityRef} is not in the catalog yet (or not visible to you); ${
+          waitSeconds > 0
+            ? `a real run would wait up to ${waitSeconds} s for the catalog to ingest it (registered by an earlier step?) before starting`
+            : 'a real run would fail at once (waitForEntitySeconds is 0)'
+        }`,
+      );
+      return { revision: 0, commands: [] };
+    }
     throw new Error(
       `Could not read the release commands of ${entityRef}: ${describeError(
         error,
