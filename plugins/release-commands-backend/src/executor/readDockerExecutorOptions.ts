@@ -1,4 +1,5 @@
 import { Config } from '@backstage/config';
+import { parseImageReference, registryHost } from '../runs/ImagePolicy';
 
 /** When to ask the registry for an image. */
 export type PullPolicy = 'if-not-present' | 'always' | 'never';
@@ -266,33 +267,13 @@ export function findRegistryCredentials(
   registries: RegistryCredentials[],
   image: string,
 ): RegistryCredentials | undefined {
-  const host = registryHostOf(image);
+  const { registry } = parseImageReference(image);
+  // Configs may carry a scheme or a path: `https://ghcr.io/`.
   return registries.find(
-    registry => normalizeRegistryHost(registry.host) === host,
+    ({ host }) =>
+      registryHost(host.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '')) ===
+      registry,
   );
-}
-
-/**
- * The registry an image reference names, as Docker decides it: the first
- * path component when it looks like a host, Docker Hub otherwise.
- */
-function registryHostOf(image: string): string {
-  const [first, ...rest] = image.split('/');
-  const isHost =
-    rest.length > 0 &&
-    (first.includes('.') || first.includes(':') || first === 'localhost');
-  return isHost ? normalizeRegistryHost(first) : 'docker.io';
-}
-
-/** Docker Hub goes by several names; configs may also carry a scheme. */
-function normalizeRegistryHost(host: string): string {
-  const bare = host
-    .replace(/^[a-z]+:\/\//i, '')
-    .replace(/\/.*$/, '')
-    .toLowerCase();
-  return ['index.docker.io', 'registry-1.docker.io'].includes(bare)
-    ? 'docker.io'
-    : bare;
 }
 
 function dropUndefined<T extends object>(value: T): Partial<T> {

@@ -30,13 +30,11 @@ export function parseImageReference(image: string): ParsedImageReference {
   const colon = name.lastIndexOf(':');
   const tag = colon > lastSlash ? name.slice(colon + 1) : undefined;
   const bare = tag === undefined ? name : name.slice(0, colon);
-  const [first, ...rest] = bare.split('/');
-  const hasHost =
-    rest.length > 0 &&
-    (first.includes('.') || first.includes(':') || first === 'localhost');
-  const registry = hasHost ? registryHost(first) : 'docker.io';
-  let path = hasHost ? rest.join('/') : bare;
-  if (registry === 'docker.io' && !path.includes('/')) path = `library/${path}`;
+  const { registry, path: named } = splitRegistry(bare);
+  const path =
+    registry === 'docker.io' && !named.includes('/')
+      ? `library/${named}`
+      : named;
   const repository = `${registry}/${path}`;
   // The engine pulls `latest` only when neither a tag nor a digest is given.
   const shownTag = tag ?? (digest ? undefined : 'latest');
@@ -46,8 +44,22 @@ export function parseImageReference(image: string): ParsedImageReference {
   return { registry, repository, reference };
 }
 
-/** Docker Hub goes by several names. */
-function registryHost(host: string): string {
+/**
+ * The registry a name (without tag or digest) names, as Docker decides it:
+ * its first component when that looks like a host, Docker Hub otherwise.
+ */
+function splitRegistry(name: string): { registry: string; path: string } {
+  const [first, ...rest] = name.split('/');
+  const hasHost =
+    rest.length > 0 &&
+    (first.includes('.') || first.includes(':') || first === 'localhost');
+  return hasHost
+    ? { registry: registryHost(first), path: rest.join('/') }
+    : { registry: 'docker.io', path: name };
+}
+
+/** A registry host as references name it: Docker Hub goes by several names. */
+export function registryHost(host: string): string {
   const lower = host.toLowerCase();
   return ['index.docker.io', 'registry-1.docker.io'].includes(lower)
     ? 'docker.io'
@@ -164,15 +176,8 @@ function readSource(entry: Config, key: string): ImageSource {
         throw refuse('a repository path ending with /, such as ghcr.io/acme/');
       }
       // A path, not a repository: Docker Hub's library/ is not added.
-      const [first, ...rest] = value.split('/');
-      const hasHost =
-        rest.length > 0 &&
-        (first.includes('.') || first.includes(':') || first === 'localhost');
-      return {
-        repositoryPrefix: hasHost
-          ? [registryHost(first), ...rest].join('/')
-          : `docker.io/${value}`,
-      };
+      const { registry, path } = splitRegistry(value);
+      return { repositoryPrefix: `${registry}/${path}` };
     }
     case 'repository': {
       if (!isImageReference(value) || /[:@]/.test(value.split('/').pop()!)) {

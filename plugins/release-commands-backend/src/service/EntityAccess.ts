@@ -52,14 +52,23 @@ export class EntityAccess {
     private readonly permissions: PermissionsService,
   ) {}
 
+  /**
+   * Authenticates, and checks `permission` like {@link EntityAccess.check},
+   * deciding `also` in the same call.
+   */
   async authorize(
     req: Request,
     permission: ResourcePermission<'catalog-entity'>,
     entityRef: string,
-  ): Promise<{ credentials: BackstageCredentials; actor: string }> {
+    also: ResourcePermission<'catalog-entity'>[] = [],
+  ): Promise<{
+    credentials: BackstageCredentials;
+    actor: string;
+    granted: boolean[];
+  }> {
     const credentials = await this.authenticate(req);
-    await this.check(credentials, permission, entityRef);
-    return { credentials, actor: describeActor(credentials) };
+    const granted = await this.check(credentials, permission, entityRef, also);
+    return { credentials, actor: describeActor(credentials), granted };
   }
 
   /** Who is asking; 401 for nobody. */
@@ -67,29 +76,36 @@ export class EntityAccess {
     return this.httpAuth.credentials(req, { allow: ['user', 'service'] });
   }
 
-  /** Whether the permission is granted on the entity. */
-  async allows(
-    credentials: BackstageCredentials,
-    permission: ResourcePermission<'catalog-entity'>,
-    entityRef: string,
-  ): Promise<boolean> {
-    const [decision] = await this.permissions.authorize(
-      [{ permission, resourceRef: entityRef }],
-      { credentials },
-    );
-    return decision.result === AuthorizeResult.ALLOW;
-  }
-
-  /** 403 unless the permission is granted on the entity. */
+  /**
+   * 403 unless `permission` is granted on the entity; resolves which of
+   * `also` are, decided in the same call (one round trip to the permission
+   * backend, however many a route needs).
+   */
   async check(
     credentials: BackstageCredentials,
     permission: ResourcePermission<'catalog-entity'>,
     entityRef: string,
-  ): Promise<void> {
-    if (!(await this.allows(credentials, permission, entityRef))) {
-      throw new NotAllowedError(
-        `Not allowed: ${permission.name} on ${entityRef}`,
-      );
-    }
+    also: ResourcePermission<'catalog-entity'>[] = [],
+  ): Promise<boolean[]> {
+    const decisions = await this.permissions.authorize(
+      [permission, ...also].map(p => ({
+        permission: p,
+        resourceRef: entityRef,
+      })),
+      { credentials },
+    );
+    const [granted, ...others] = decisions.map(
+      decision => decision.result === AuthorizeResult.ALLOW,
+    );
+    if (!granted) throw notAllowed(permission, entityRef);
+    return others;
   }
+}
+
+/** The 403 that names what was refused. */
+export function notAllowed(
+  permission: ResourcePermission<'catalog-entity'>,
+  entityRef: string,
+): NotAllowedError {
+  return new NotAllowedError(`Not allowed: ${permission.name} on ${entityRef}`);
 }

@@ -5,6 +5,7 @@ import {
   PermissionsService,
 } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
+import { ResourcePermission } from '@backstage/plugin-permission-common';
 import {
   createRunRequestSchema,
   DEFAULT_RUN_ENVIRONMENT,
@@ -32,7 +33,12 @@ import {
   hideStepCommandsInLog,
   withStepCommandsHidden,
 } from './hideStepCommands';
-import { describeActor, EntityAccess, triggerOf } from './EntityAccess';
+import {
+  describeActor,
+  EntityAccess,
+  notAllowed,
+  triggerOf,
+} from './EntityAccess';
 import { entityRefFromPath, parseRequest } from './parseRequest';
 import { sendRunLogText, streamRunLogEvents } from './streamRunLog';
 
@@ -60,25 +66,19 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
   const access = new EntityAccess(options.httpAuth, options.permissions);
   const router = Router();
 
-  /** Whether the caller may see the commands of the entity's runs. */
-  function seesCommands(credentials: BackstageCredentials, entityRef: string) {
-    return access.allows(credentials, releaseCommandsReadPermission, entityRef);
-  }
-
-  /** The run as the caller may see it. */
-  async function asSeenBy(
-    credentials: BackstageCredentials,
-    run: ReleaseCommandRun,
-  ): Promise<ReleaseCommandRun> {
-    return (await seesCommands(credentials, run.entityRef))
-      ? run
-      : withStepCommandsHidden(run);
-  }
-
-  /** The run of a `/runs/:id` route, if the caller may read it. */
+  /**
+   * The run of a `/runs/:id` route, if the caller may read it, with whether
+   * they may see its commands and which of `also` they hold on its entity.
+   */
   async function readableRun(
     req: Request,
-  ): Promise<{ run: ReleaseCommandRun; credentials: BackstageCredentials }> {
+    also: ResourcePermission<'catalog-entity'>[] = [],
+  ): Promise<{
+    run: ReleaseCommandRun;
+    credentials: BackstageCredentials;
+    seesCommands: boolean;
+    granted: boolean[];
+  }> {
     const credentials = await access.authenticate(req);
     const { id } = parseRequest(
       z.object({ id: runIdSchema }),
@@ -89,20 +89,26 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     if (!run) {
       throw new NotFoundError(`No run ${id}`);
     }
-    await access.check(
+    const [seesCommands, ...granted] = await access.check(
       credentials,
       releaseCommandsRunReadPermission,
       run.entityRef,
+      [releaseCommandsReadPermission, ...also],
     );
-    return { run, credentials };
+    return { run, credentials, seesCommands, granted };
   }
 
   router.post(RUNS_PATH, async (req, res) => {
     const entityRef = entityRefFromPath(req);
-    const { credentials, actor } = await access.authorize(
+    const {
+      credentials,
+      actor,
+      granted: [seesCommands],
+    } = await access.authorize(
       req,
       releaseCommandsRunCreatePermission,
       entityRef,
+      [releaseCommandsReadPermission],
     );
     const body = parseRequest(createRunRequestSchema, req.body, 'body');
     const environment = body.environment ?? DEFAULT_RUN_ENVIRONMENT;
@@ -137,15 +143,18 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     res
       .status(202)
       .location(`${req.baseUrl}/runs/${run.id}`)
-      .json(await asSeenBy(credentials, run));
+      .json(shown(run, seesCommands));
   });
 
   router.get(RUNS_PATH, async (req, res) => {
     const entityRef = entityRefFromPath(req);
-    const { credentials } = await access.authorize(
+    const {
+      granted: [seesCommands],
+    } = await access.authorize(
       req,
       releaseCommandsRunReadPermission,
       entityRef,
+      [releaseCommandsReadPermission],
     );
     const query = parseRequest(listRunsQuerySchema, req.query, 'query');
     const stored = await runsStore.listRuns(entityRef, {
@@ -154,36 +163,32 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     });
     const page: ReleaseCommandRunPage = {
       ...stored,
-      runs: (await seesCommands(credentials, entityRef))
-        ? stored.runs
-        : stored.runs.map(withStepCommandsHidden),
+      runs: stored.runs.map(run => shown(run, seesCommands)),
       retentionSeconds: options.retentionSeconds,
     };
     res.json(page);
   });
 
   router.get('/runs/:id', async (req, res) => {
-    const { run, credentials } = await readableRun(req);
-    res.json(await asSeenBy(credentials, run));
+    const { run, seesCommands } = await readableRun(req);
+    res.json(shown(run, seesCommands));
   });
 
   router.post('/runs/:id/cancel', async (req, res) => {
-    const { run, credentials } = await readableRun(req);
+    const {
+      run,
+      credentials,
+      seesCommands,
+      granted: [startsRuns, cancelsAnyRun],
+    } = await readableRun(req, [
+      releaseCommandsRunCreatePermission,
+      releaseCommandsRunCancelPermission,
+    ]);
     // Its own run, a caller may cancel with the right that started it (a
     // pipeline stopping its deploy on timeout); anyone's needs runs.cancel.
-    const ownRun =
-      describeActor(credentials) === run.triggeredBy &&
-      (await access.allows(
-        credentials,
-        releaseCommandsRunCreatePermission,
-        run.entityRef,
-      ));
-    if (!ownRun) {
-      await access.check(
-        credentials,
-        releaseCommandsRunCancelPermission,
-        run.entityRef,
-      );
+    const ownRun = describeActor(credentials) === run.triggeredBy && startsRuns;
+    if (!ownRun && !cancelsAnyRun) {
+      throw notAllowed(releaseCommandsRunCancelPermission, run.entityRef);
     }
     const cancelled = await audited(
       auditor,
@@ -200,11 +205,11 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         return { result, meta: { status: result.status } };
       },
     );
-    res.status(202).json(await asSeenBy(credentials, cancelled));
+    res.status(202).json(shown(cancelled, seesCommands));
   });
 
   router.get('/runs/:id/logs', async (req, res) => {
-    const { run, credentials } = await readableRun(req);
+    const { run, seesCommands } = await readableRun(req);
     const query = parseRequest(runLogsQuerySchema, req.query, 'query');
     // What an EventSource sends when it reconnects: the last id it saw.
     const lastEventId = req.header('last-event-id') ?? '';
@@ -215,9 +220,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
       runsStore,
       logStore,
       events,
-      view: (await seesCommands(credentials, run.entityRef))
-        ? undefined
-        : hideStepCommandsInLog(run),
+      view: seesCommands ? undefined : hideStepCommandsInLog(run),
     };
     if (query.follow === 'true') {
       await streamRunLogEvents(req, res, source, run.id, afterSeq);
@@ -227,4 +230,9 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
   });
 
   return router;
+}
+
+/** The run as a caller who may, or may not, see its commands sees it. */
+function shown(run: ReleaseCommandRun, seesCommands: boolean) {
+  return seesCommands ? run : withStepCommandsHidden(run);
 }
