@@ -20,3 +20,15 @@ export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 30 * 60;
  * @public
  */
 export const RELEASE_COMMAND_ENV_VAR = 'RELEASE_COMMAND';
+
+/**
+ * An entity annotation that narrows the images its runs may use, within
+ * what the config allows: sources separated by commas or white space, each
+ * `ghcr.io/acme/` (the repositories under a path; `ghcr.io/` the whole
+ * registry), `ghcr.io/acme/shop` (one repository) or
+ * `ghcr.io/acme/shop:1.4.2` (one image).
+ *
+ * @public
+ */
+export const RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION =
+  'release-commands/allowed-images';

@@ -1,4 +1,6 @@
 import { ConfigReader } from '@backstage/config';
+import { Entity } from '@backstage/catalog-model';
+import { RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION } from '@release-commands/backstage-plugin-release-commands-common';
 import { ImagePolicy, parseImageReference } from './ImagePolicy';
 
 describe('parseImageReference', () => {
@@ -118,6 +120,87 @@ describe('ImagePolicy', () => {
     expect(() => p.check('ghcr.io/acme/debug:1', 'production')).toThrow(
       'Image ghcr.io/acme/debug:1 is not allowed in environment production: releaseCommands.images.environments.production.allow allows only repository ghcr.io/acme/shop',
     );
+  });
+
+  describe('narrowed by the release-commands/allowed-images annotation', () => {
+    const p = policy({
+      allow: [{ registry: 'ghcr.io' }, { repositoryPrefix: 'quay.io/acme/' }],
+    });
+    const shop = (annotation?: string): Entity => ({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Component',
+      metadata: {
+        name: 'shop',
+        namespace: 'default',
+        ...(annotation === undefined
+          ? {}
+          : {
+              annotations: {
+                [RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION]: annotation,
+              },
+            }),
+      },
+    });
+    const allowsFor = (entity: Entity, image: string) => {
+      try {
+        p.check(image, 'default', entity);
+        return true;
+      } catch (error) {
+        expect((error as Error).name).toBe('NotAllowedError');
+        return false;
+      }
+    };
+
+    it('allows only what both the config and the annotation allow', () => {
+      const narrowed = shop(
+        'ghcr.io/acme/shop, ghcr.io/acme/tools/\n quay.io/acme/migrate:2 docker.io/',
+      );
+      expect(
+        [
+          'ghcr.io/acme/shop:1.4.2',
+          'ghcr.io/acme/tools/psql:16',
+          'ghcr.io/acme/other:1',
+          'quay.io/acme/migrate:2',
+          'quay.io/acme/migrate:3',
+          // The annotation allows all of Docker Hub; the config none of it.
+          'busybox:1.36',
+        ].map(image => [image, allowsFor(narrowed, image)]),
+      ).toEqual([
+        ['ghcr.io/acme/shop:1.4.2', true],
+        ['ghcr.io/acme/tools/psql:16', true],
+        ['ghcr.io/acme/other:1', false],
+        ['quay.io/acme/migrate:2', true],
+        ['quay.io/acme/migrate:3', false],
+        ['busybox:1.36', false],
+      ]);
+      // Without the annotation, the config alone decides.
+      expect(allowsFor(shop(), 'ghcr.io/acme/other:1')).toBe(true);
+    });
+
+    it('names the annotation and the entity when it refuses', () => {
+      expect(() =>
+        p.check('ghcr.io/acme/other:1', 'default', shop('ghcr.io/acme/shop')),
+      ).toThrow(
+        'Image ghcr.io/acme/other:1 is not allowed for component:default/shop: its release-commands/allowed-images annotation allows only repository ghcr.io/acme/shop',
+      );
+      expect(() =>
+        p.check('ghcr.io/acme/shop:1', 'default', shop(' ')),
+      ).toThrow(
+        'Image ghcr.io/acme/shop:1 is not allowed for component:default/shop: its release-commands/allowed-images annotation lists no image source, so no image may run for it',
+      );
+    });
+
+    it('refuses every image when an entry cannot be read, naming it', () => {
+      expect(() =>
+        p.check(
+          'ghcr.io/acme/shop:1',
+          'default',
+          shop('ghcr.io/acme/shop, ghcr.io/Acme/Shop'),
+        ),
+      ).toThrow(
+        'No image may run for component:default/shop: its release-commands/allowed-images annotation has "ghcr.io/Acme/Shop", which is not a repository without tag or digest',
+      );
+    });
   });
 
   it.each([

@@ -1,6 +1,10 @@
 import { Config } from '@backstage/config';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { NotAllowedError } from '@backstage/errors';
-import { isImageReference } from '@release-commands/backstage-plugin-release-commands-common';
+import {
+  isImageReference,
+  RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION,
+} from '@release-commands/backstage-plugin-release-commands-common';
 
 /** One allowed source of images, as `releaseCommands.images.allow` lists it. */
 export type ImageSource =
@@ -121,33 +125,97 @@ export class ImagePolicy {
     private readonly environments = new Map<string, ImageSource[]>(),
   ) {}
 
-  /** A 403 naming the list that refused, unless `image` may run there. */
-  check(image: string, environment: string): void {
+  /**
+   * A 403 naming the list that refused, unless `image` may run there: in
+   * the config's list for `environment` and, when `entity` has the
+   * `release-commands/allowed-images` annotation, in that list too. The
+   * annotation only narrows: what the config refuses, no entity allows.
+   */
+  check(image: string, environment: string, entity?: Entity): void {
     const own = this.environments.get(environment);
     const sources = own ?? this.allowed;
     const key = own
       ? `releaseCommands.images.environments.${environment}.allow`
       : 'releaseCommands.images.allow';
     const parsed = parseImageReference(image);
-    if (sources.some(source => matches(source, parsed))) return;
+    if (!sources.some(source => matches(source, parsed))) {
+      throw new NotAllowedError(
+        sources.length === 0
+          ? `Image ${
+              parsed.reference
+            } is not allowed: ${key} lists no image source, so no image may run${
+              own ? '' : ' (see the README on allowing images)'
+            }`
+          : `Image ${
+              parsed.reference
+            } is not allowed in environment ${environment}: ${key} allows only ${describeSources(
+              sources,
+            )}`,
+      );
+    }
+    const annotation =
+      entity?.metadata.annotations?.[
+        RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION
+      ];
+    if (annotation === undefined) return;
+    const ref = stringifyEntityRef(entity!);
+    const narrowed = readAnnotation(annotation, ref);
+    if (narrowed.some(source => matches(source, parsed))) return;
     throw new NotAllowedError(
-      sources.length === 0
-        ? `Image ${
-            parsed.reference
-          } is not allowed: ${key} lists no image source, so no image may run${
-            own ? '' : ' (see the README on allowing images)'
-          }`
+      narrowed.length === 0
+        ? `Image ${parsed.reference} is not allowed for ${ref}: its ${RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION} annotation lists no image source, so no image may run for it`
         : `Image ${
             parsed.reference
-          } is not allowed in environment ${environment}: ${key} allows only ${sources
-            .map(describeSource)
-            .join(', ')}`,
+          } is not allowed for ${ref}: its ${RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION} annotation allows only ${describeSources(
+            narrowed,
+          )}`,
     );
   }
 }
 
+function describeSources(sources: ImageSource[]): string {
+  return sources.map(describeSource).join(', ');
+}
+
+/**
+ * The sources an entity's `release-commands/allowed-images` annotation
+ * lists, separated by commas or white space: `ghcr.io/acme/` (ends with
+ * `/`: the repositories under it; a host alone, `ghcr.io/`, is the whole
+ * registry), `ghcr.io/acme/shop:1.4.2` (a tag or digest: that image) or
+ * `ghcr.io/acme/shop` (that repository). An entry it cannot read refuses
+ * every image, since what the owner meant to allow is unknown.
+ */
+function readAnnotation(value: string, ref: string): ImageSource[] {
+  return value
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(entry => {
+      const source = toSource(annotationKind(entry), entry);
+      if (typeof source === 'string') {
+        throw new NotAllowedError(
+          `No image may run for ${ref}: its ${RELEASE_COMMANDS_ALLOWED_IMAGES_ANNOTATION} annotation has ${JSON.stringify(
+            entry,
+          )}, which is not ${source}`,
+        );
+      }
+      return source;
+    });
+}
+
+/** What an annotation entry names, by its shape. */
+function annotationKind(entry: string): SourceKind {
+  if (entry.endsWith('/')) return 'repositoryPrefix';
+  // A tag or a digest after the last path segment's name: one image.
+  return /[:@]/.test(entry.split('/').pop()!) ? 'image' : 'repository';
+}
+
 function readSource(entry: Config, key: string): ImageSource {
-  const kinds = ['registry', 'repositoryPrefix', 'repository', 'image'];
+  const kinds: SourceKind[] = [
+    'registry',
+    'repositoryPrefix',
+    'repository',
+    'image',
+  ];
   const given = kinds.filter(kind => entry.has(kind));
   if (given.length !== 1) {
     throw new Error(
@@ -158,38 +226,48 @@ function readSource(entry: Config, key: string): ImageSource {
   }
   const kind = given[0];
   const value = entry.getString(kind);
-  const refuse = (expected: string) =>
-    new Error(
-      `${key}.${kind} must be ${expected}, got ${JSON.stringify(value)}`,
+  const source = toSource(kind, value);
+  if (typeof source === 'string') {
+    throw new Error(
+      `${key}.${kind} must be ${source}, got ${JSON.stringify(value)}`,
     );
+  }
+  return source;
+}
+
+type SourceKind = 'registry' | 'repositoryPrefix' | 'repository' | 'image';
+
+/** The source `value` names as a `kind`, or what it should have been. */
+function toSource(kind: SourceKind, value: string): ImageSource | string {
   switch (kind) {
     case 'registry': {
       if (!/^[a-z0-9.-]+(:\d+)?$/i.test(value)) {
-        throw refuse(
-          'a registry host such as ghcr.io or registry.example.com:5000',
-        );
+        return 'a registry host such as ghcr.io or registry.example.com:5000';
       }
       return { registry: registryHost(value) };
     }
     case 'repositoryPrefix': {
-      if (!value.endsWith('/') || !isImageReference(value.slice(0, -1))) {
-        throw refuse('a repository path ending with /, such as ghcr.io/acme/');
+      const { registry, path } = splitRegistry(value);
+      // A host alone (`ghcr.io/`) is a prefix of every repository there.
+      const hostOnly = path === '';
+      if (
+        !value.endsWith('/') ||
+        (!hostOnly && !isImageReference(value.slice(0, -1)))
+      ) {
+        return 'a repository path ending with /, such as ghcr.io/acme/';
       }
       // A path, not a repository: Docker Hub's library/ is not added.
-      const { registry, path } = splitRegistry(value);
-      return { repositoryPrefix: `${registry}/${path}` };
+      return { repositoryPrefix: `${registry}/${hostOnly ? '' : path}` };
     }
     case 'repository': {
       if (!isImageReference(value) || /[:@]/.test(value.split('/').pop()!)) {
-        throw refuse(
-          'a repository without tag or digest, such as ghcr.io/acme/shop',
-        );
+        return 'a repository without tag or digest, such as ghcr.io/acme/shop';
       }
       return { repository: parseImageReference(value).repository };
     }
     default: {
       if (!isImageReference(value)) {
-        throw refuse('an image reference such as ghcr.io/acme/shop:1.4.2');
+        return 'an image reference such as ghcr.io/acme/shop:1.4.2';
       }
       return { image: parseImageReference(value).reference };
     }

@@ -1,4 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
 import { NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
@@ -18,13 +19,14 @@ export class KnownEntities {
   /**
    * 404 unless the catalog, asked with the caller's credentials, has the
    * entity; then ties the ref's commands to it, so that those of an entity
-   * deleted since, whose name it took, are gone.
+   * deleted since, whose name it took, are gone. Answers the entity, as
+   * the caller may see it.
    */
   async require(
     credentials: BackstageCredentials,
     entityRef: string,
     actor: string,
-  ): Promise<void> {
+  ): Promise<Entity> {
     const entity = await this.catalog.getEntityByRef(entityRef, {
       credentials,
     });
@@ -37,5 +39,6 @@ export class KnownEntities {
     if (uid) {
       await this.store.bindToEntity({ entityRef, entityUid: uid, actor });
     }
+    return entity;
   }
 }

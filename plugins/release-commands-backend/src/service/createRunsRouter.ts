@@ -125,10 +125,14 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         },
       },
       async () => {
-        await options.known.require(credentials, entityRef, actor);
+        const entity = await options.known.require(
+          credentials,
+          entityRef,
+          actor,
+        );
         // Before anything is stored or pulled: the registry credentials are
         // used only for allowed sources.
-        options.imagePolicy.check(body.image, environment);
+        options.imagePolicy.check(body.image, environment, entity);
         const created = await orchestrator.createRun({
           entityRef,
           image: body.image,
