@@ -274,6 +274,14 @@ describe('releaseCommandsPlugin', () => {
       'releaseCommands.docker.capAdd lists "SYS_WIZARD"',
     ],
     [{ docker: { user: 'root;' } }, 'releaseCommands.docker.user must be'],
+    [
+      { images: { allow: [{ registry: 'a b' }] } },
+      'releaseCommands.images.allow[0].registry must be a registry host such as ghcr.io or registry.example.com:5000, got "a b"',
+    ],
+    [
+      { images: { allow: [{ registry: 'ghcr.io', image: 'x:1' }] } },
+      'releaseCommands.images.allow[0] must have exactly one of registry, repositoryPrefix, repository, image, got registry and image',
+    ],
   ])(
     'refuses to start with %j, naming the key',
     async (releaseCommands, message) => {

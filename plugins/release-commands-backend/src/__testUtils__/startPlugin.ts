@@ -17,7 +17,11 @@ import { releaseCommandsPlugin } from '../plugin';
 export async function startPlugin(
   options: {
     knex?: Knex;
-    permission?: AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+    /**
+     * Every decision, or one per permission and user (`undefined` for a
+     * service) for tests about who may do what.
+     */
+    permission?: Decision | ((permission: string, user?: string) => Decision);
     extra?: ServiceFactory[];
     /** Replaces the default config, which points at no Docker engine. */
     config?: JsonObject;
@@ -44,9 +48,7 @@ export async function startPlugin(
       ...(options.knex
         ? [mockServices.database.factory({ knex: options.knex })]
         : []),
-      ...(options.permission
-        ? [mockServices.permissions.factory({ result: options.permission })]
-        : []),
+      ...(options.permission ? [permissionsFactory(options.permission)] : []),
       // No engine is needed to edit commands; point at none so the start-up
       // check answers at once.
       mockServices.rootConfig.factory({
@@ -93,6 +95,29 @@ export async function startPlugin(
         .delete(`/api/release-commands${path}`)
         .set('Authorization', user),
   };
+}
+
+type Decision = AuthorizeResult.ALLOW | AuthorizeResult.DENY;
+
+function permissionsFactory(
+  decide: Decision | ((permission: string, user?: string) => Decision),
+): ServiceFactory {
+  if (typeof decide !== 'function') {
+    return mockServices.permissions.factory({ result: decide });
+  }
+  return mockServices.permissions.mock({
+    authorize: async (requests, { credentials }) => {
+      const principal = credentials.principal as {
+        type: string;
+        userEntityRef?: string;
+      };
+      const user =
+        principal.type === 'user' ? principal.userEntityRef : undefined;
+      return requests.map(({ permission }) => ({
+        result: decide(permission.name, user),
+      }));
+    },
+  }).factory;
 }
 
 /**
