@@ -302,5 +302,25 @@ export interface Config {
        */
       maxHeldSecretBytes?: number;
     };
+    /**
+     * What the entity's owners are told through Backstage notifications
+     * (when the notifications backend is installed): a run that ends
+     * `failed`, `timed_out`, `cancelled` or `interrupted` always, one
+     * notification per run linking to it.
+     */
+    notifications?: {
+      /**
+       * Whether a run that succeeded is told too. Defaults to false.
+       * @visibility backend
+       */
+      success?: boolean;
+      /** The same per environment (by its name), over `success`. */
+      environments?: {
+        [name: string]: {
+          /** @visibility backend */
+          success?: boolean;
+        };
+      };
+    };
   };
 }

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import notificationsPlugin from '@backstage/plugin-notifications-backend';
 import { anyEntity, startPlugin } from './__testUtils__/startPlugin';
 import { DatabaseRunsStore } from './database/DatabaseRunsStore';
 import { releaseCommandsPlugin } from './plugin';
@@ -80,6 +81,42 @@ describe('releaseCommandsPlugin', () => {
     expect(warnings()[0]).toContain('unix:///nonexistent/docker.sock');
     expect(warnings()[0]).toContain('every run will fail');
   });
+
+  it.each([
+    ['says once, without a notifications plugin,', [], 1],
+    ['says nothing, with one,', [notificationsPlugin], 0],
+  ])(
+    'at start-up %s that owners are not notified',
+    async (_, plugins, times) => {
+      const logger = mockServices.logger.mock();
+      const childLogger = mockServices.logger.mock();
+      logger.child.mockReturnValue(childLogger);
+      await startTestBackend({
+        features: [
+          releaseCommandsPlugin,
+          ...plugins,
+          shopInTheCatalog,
+          logger.factory,
+          mockServices.rootConfig.factory({
+            data: {
+              app: { baseUrl: 'http://localhost:3000' },
+              releaseCommands: {
+                docker: { host: 'unix:///nonexistent/docker.sock' },
+              },
+            },
+          }),
+        ],
+      });
+      const said = [...logger.info.mock.calls, ...childLogger.info.mock.calls]
+        .map(([message]) => String(message))
+        .filter(message => message.startsWith('Owners are not notified'));
+      expect(said).toEqual(
+        Array(times).fill(
+          "Owners are not notified of failed runs: this backend has no notifications plugin (add '@backstage/plugin-notifications-backend')",
+        ),
+      );
+    },
+  );
 
   it('starts and serves its API while the engine accepts connections and never answers', async () => {
     const silent = await startSilentEngine();

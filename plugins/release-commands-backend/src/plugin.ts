@@ -3,6 +3,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { notificationService } from '@backstage/plugin-notifications-node';
 import { releaseCommandsPermissions } from '@release-commands/backstage-plugin-release-commands-common';
 import {
   ReleaseCommandExecutor,
@@ -20,6 +21,7 @@ import { DockerExecutor } from './executor/DockerExecutor';
 import { readRunRetention } from './runs/readRunRetention';
 import { RunCleaner } from './runs/RunCleaner';
 import { RunEvents } from './runs/RunEvents';
+import { readNotificationSettings, RunNotifier } from './runs/RunNotifier';
 import { RunOrchestrator } from './runs/RunOrchestrator';
 import { ImagePolicy } from './runs/ImagePolicy';
 import { readRunSettings } from './runs/RunSettings';
@@ -59,6 +61,8 @@ export const releaseCommandsPlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         scheduler: coreServices.scheduler,
         catalog: catalogServiceRef,
+        instanceMetadata: coreServices.rootInstanceMetadata,
+        notifications: notificationService,
       },
       async init(deps) {
         const { config, database, httpRouter, logger } = deps;
@@ -74,6 +78,23 @@ export const releaseCommandsPlugin = createBackendPlugin({
         const logStore = await DatabaseRunLogStore.create({ database });
         const events = new RunEvents();
         const executor = customExecutor ?? DockerExecutor.fromConfig(config);
+        const notificationsInstalled = (
+          await deps.instanceMetadata.getInstalledPlugins()
+        ).some(plugin => plugin.pluginId === 'notifications');
+        if (!notificationsInstalled) {
+          logger.info(
+            "Owners are not notified of failed runs: this backend has no notifications plugin (add '@backstage/plugin-notifications-backend')",
+          );
+        }
+        const notifier = new RunNotifier({
+          runsStore,
+          notifications: notificationsInstalled
+            ? deps.notifications
+            : undefined,
+          settings: readNotificationSettings(config),
+          appBaseUrl: config.getOptionalString('app.baseUrl') ?? '',
+          logger,
+        });
         const orchestrator = new RunOrchestrator({
           runsStore,
           logStore,
@@ -82,6 +103,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
           logger,
           events,
           settings,
+          onRunEnded: runId => void notifier.ended(runId),
         });
 
         httpRouter.use(

@@ -11,6 +11,7 @@ export * from './schemas';
 export * from './permissions';
 export * from './presets';
 export * from './runs';
+export * from './pageUrl';
 export * from './ReleaseCommandsClient';
 export * from './followRunLog';
 export * from './formatting';

@@ -274,6 +274,21 @@ it('3. runs them on the demo image: a live log, the failing check fails the run,
     await row.getByText(DEMO_IMAGE).waitFor();
     await row.getByText(reason).waitFor();
     await s.screenshot(page);
+
+    // The owners are told (the guest is in the group that owns the shop),
+    // with a link that opens the run.
+    await page.goto(`${APP_URL}/notifications`);
+    const runUrl = `${tabUrl(SHOP)}?run=${runId}`;
+    const told = page.locator(`a[href="${runUrl}"]`);
+    await told.getByText(`Release commands of ${SHOP} failed`).waitFor();
+    await page.getByText(reason).first().waitFor();
+    await s.screenshot(page, 'notifications');
+    const opened = page.context().waitForEvent('page');
+    await told.click();
+    const runPage = await opened;
+    await runPage.getByRole('alert').getByText(reason).waitFor();
+    expect(runPage.url()).toBe(runUrl);
+    await s.screenshot(runPage, 'notification-opened');
   });
 });
 

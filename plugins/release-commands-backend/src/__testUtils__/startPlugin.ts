@@ -3,7 +3,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { ServiceFactory } from '@backstage/backend-plugin-api';
+import { BackendFeature, ServiceFactory } from '@backstage/backend-plugin-api';
 import { JsonObject } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { Knex } from 'knex';
@@ -22,7 +22,8 @@ export async function startPlugin(
      * service) for tests about who may do what.
      */
     permission?: Decision | ((permission: string, user?: string) => Decision);
-    extra?: ServiceFactory[];
+    /** More services, plugins or modules. */
+    extra?: BackendFeature[];
     /** Replaces the default config, which points at no Docker engine. */
     config?: JsonObject;
     /**

@@ -48,6 +48,8 @@ export type RunExecutionContext = RunLogContext & {
   giveUp: AbortSignal;
   /** Shares the event loop between all runs' output and everything else. */
   pacer: OutputPacer;
+  /** Told once a run has ended, by whichever part ended it. */
+  runEnded(runId: string): void;
 };
 
 /**
@@ -135,7 +137,9 @@ export class RunExecution {
     } finally {
       this.over.abort();
     }
-    if (!ended) {
+    if (ended) {
+      context.runEnded(run.id);
+    } else {
       context.logger.warn(
         `Release command run ${run.id} of ${run.entityRef} had already been ended elsewhere before it finished as ${verdict.status}`,
       );

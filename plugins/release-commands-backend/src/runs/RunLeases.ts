@@ -19,6 +19,8 @@ export type RunLeasesOptions = RunLogContext & {
   instanceId: string;
   active: ActiveRuns;
   queue: RunQueue;
+  /** Told of each run recovery ended. */
+  runEnded(runId: string): void;
 };
 
 /**
@@ -213,5 +215,6 @@ export class RunLeases {
     log.system(closingLine(recordedVerdict('interrupted', run.reason)));
     await log.close();
     this.options.events.notify(run.id);
+    this.options.runEnded(run.id);
   }
 }

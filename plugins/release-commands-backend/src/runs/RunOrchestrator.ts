@@ -38,6 +38,8 @@ export type RunOrchestratorOptions = {
   logger: LoggerService;
   events: RunEvents;
   settings: RunSettings;
+  /** Told once a run has ended (the owners' notifications). */
+  onRunEnded?: (runId: string) => void;
 };
 
 /**
@@ -71,6 +73,7 @@ export class RunOrchestrator {
       instanceId: this.instanceId,
       giveUp: this.giveUp.signal,
       pacer: new OutputPacer({ maxLagMs: settings.outputMaxLoopLagMs }),
+      runEnded: runId => options.onRunEnded?.(runId),
     };
     this.queue = new RunQueue({
       runsStore: options.runsStore,
@@ -126,8 +129,8 @@ export class RunOrchestrator {
     }
   }
 
-  private endUnstarted(runId: string): Promise<boolean> {
-    return retryStoreWrite(
+  private async endUnstarted(runId: string): Promise<void> {
+    const ended = await retryStoreWrite(
       () =>
         this.options.runsStore.finishRun(runId, {
           status: 'interrupted',
@@ -135,6 +138,7 @@ export class RunOrchestrator {
         }),
       { signal: this.giveUp.signal },
     );
+    if (ended) this.context.runEnded(runId);
   }
 
   /**
@@ -212,6 +216,7 @@ export class RunOrchestrator {
       log.system(closingLine(recordedVerdict('cancelled', outcome.run.reason)));
       await log.close();
       this.options.events.notify(runId);
+      this.context.runEnded(runId);
     }
     this.active.stop(runId, { kind: 'cancel', actor });
     return outcome.run;

@@ -14,13 +14,13 @@ import {
   imageReferenceSchema,
   plural,
   ReleaseCommandsClient,
+  releaseCommandsPageUrl,
   runEnvSchema,
   RunLogEnd,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { createReleaseCommandsServiceClient } from '@release-commands/backstage-plugin-release-commands-node';
 import { runReleaseCommandsExamples } from './createRunReleaseCommandsAction.examples';
 import { parseActionInput } from './parseActionInput';
-import { releaseCommandsPageUrl } from './releaseCommandsPageUrl';
 import { RunLogLines } from './RunLogLines';
 import {
   isNotInCatalog,

@@ -3,6 +3,8 @@
  * `runId` is given: `/catalog/:namespace/:kind/:name/release-commands?run=ID`
  * after the app's base URL. `entityRef` is in the normalised
  * `kind:namespace/name` form of the shared schema.
+ *
+ * @public
  */
 export function releaseCommandsPageUrl(
   appBaseUrl: string,
