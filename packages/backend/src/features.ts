@@ -4,6 +4,7 @@ import authGuestProvider from '@backstage/plugin-auth-backend-module-guest-provi
 import catalogBackend from '@backstage/plugin-catalog-backend';
 import catalogLogs from '@backstage/plugin-catalog-backend-module-logs';
 import catalogScaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
+import mcpActionsBackend from '@backstage/plugin-mcp-actions-backend';
 import notificationsBackend from '@backstage/plugin-notifications-backend';
 import permissionBackend from '@backstage/plugin-permission-backend';
 import permissionAllowAllPolicy from '@backstage/plugin-permission-backend-module-allow-all-policy';
@@ -35,5 +36,6 @@ export const features = [
   signalsBackend,
   notificationsBackend,
   releaseCommandsBackend,
+  mcpActionsBackend,
   declaredReleaseCommandsModule,
 ];

@@ -3,12 +3,14 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { releaseCommandsPermissions } from '@release-commands/backstage-plugin-release-commands-common';
 import {
   ReleaseCommandExecutor,
   releaseCommandsExecutorExtensionPoint,
 } from '@release-commands/backstage-plugin-release-commands-node';
+import { registerActions } from './actions/registerActions';
 import { DatabaseReleaseCommandsStore } from './database/DatabaseReleaseCommandsStore';
 import { DatabaseRunLogStore } from './database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from './database/DatabaseRunsStore';
@@ -50,9 +52,12 @@ export const releaseCommandsPlugin = createBackendPlugin({
 
     env.registerInit({
       deps: {
+        actionsRegistry: actionsRegistryServiceRef,
         auditor: coreServices.auditor,
+        auth: coreServices.auth,
         config: coreServices.rootConfig,
         database: coreServices.database,
+        discovery: coreServices.discovery,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
         lifecycle: coreServices.lifecycle,
@@ -69,6 +74,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
         deps.permissionsRegistry.addPermissions(releaseCommandsPermissions);
 
         const settings = readRunSettings(config);
+        const appBaseUrl = config.getOptionalString('app.baseUrl') ?? '';
         const retentionMs = readRunRetention(config);
         const imagePolicy = ImagePolicy.fromConfig(config);
         const commandsStore = await DatabaseReleaseCommandsStore.create({
@@ -92,7 +98,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
             ? deps.notifications
             : undefined,
           settings: readNotificationSettings(config),
-          appBaseUrl: config.getOptionalString('app.baseUrl') ?? '',
+          appBaseUrl,
           logger,
         });
         const orchestrator = new RunOrchestrator({
@@ -126,6 +132,12 @@ export const releaseCommandsPlugin = createBackendPlugin({
           }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        registerActions({
+          actionsRegistry: deps.actionsRegistry,
+          auth: deps.auth,
+          discovery: deps.discovery,
+          appBaseUrl,
+        });
 
         if (!customExecutor) {
           // The portal is useful without an engine (editing commands), so an

@@ -93,7 +93,7 @@ type Notification = {
 
 describe.each(ids)('run notifications on %p', databaseId => {
   const suffix = databaseId.toLowerCase();
-  const shop = `shop-${suffix}`;
+  const shop = `told-${suffix}`;
   const calm = `calm-${suffix}`;
   let image: string;
   let api: Awaited<ReturnType<typeof startPlugin>>;

@@ -11,11 +11,15 @@ import {
   createProxyAuthProviderFactory,
 } from '@backstage/plugin-auth-node';
 import catalogBackend from '@backstage/plugin-catalog-backend';
+import mcpActionsBackend from '@backstage/plugin-mcp-actions-backend';
 import permissionBackend from '@backstage/plugin-permission-backend';
 import releaseCommandsBackend from '@release-commands/backstage-plugin-release-commands-backend';
 import { ReleaseCommandRun } from '@release-commands/backstage-plugin-release-commands-common';
 import { buildBusyboxImage, requireDocker } from '@release-commands/test-utils';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -124,6 +128,7 @@ describe('the owners-only permission policy', () => {
         permissionBackend,
         ownersOnlyPolicyModule,
         releaseCommandsBackend,
+        mcpActionsBackend,
         // The real token chain in place of the test backend's mock tokens:
         // the permission backend then learns a user's ownership claims from
         // the auth backend, as they were resolved at sign-in.
@@ -135,6 +140,8 @@ describe('the owners-only permission policy', () => {
             app: { baseUrl: 'http://localhost:3000' },
             backend: {
               baseUrl: 'http://localhost:7007',
+              // The plugins whose actions the MCP server offers.
+              actions: { pluginSources: ['release-commands'] },
               auth: {
                 externalAccess: [
                   {
@@ -419,6 +426,114 @@ describe('the owners-only permission policy', () => {
       'Not allowed: release-commands.commands.read on component:default/elsewhere',
     );
     await as(stranger).get(`${elsewhere}/commands`).expect(200);
+  });
+
+  it("gives an MCP client the same answers and refusals, acting with the caller's rights", async () => {
+    const { port } = server.address() as AddressInfo;
+    const clients: Client[] = [];
+    const connect = async (identity: Identity) => {
+      const client = new Client({
+        name: 'release-commands-test',
+        version: '1',
+      });
+      await client.connect(
+        new StreamableHTTPClientTransport(
+          new URL(`http://localhost:${port}/api/mcp-actions/v1`),
+          {
+            requestInit: {
+              headers: { Authorization: `Bearer ${identity.token}` },
+            },
+          },
+        ),
+      );
+      clients.push(client);
+      return client;
+    };
+    try {
+      const agent = await connect(owner);
+      const { tools } = await agent.listTools();
+      const ours = tools.filter(tool =>
+        tool.name.startsWith('release-commands.'),
+      );
+      expect(
+        Object.fromEntries(
+          ours.map(tool => [tool.name, tool.annotations?.destructiveHint]),
+        ),
+      ).toEqual({
+        'release-commands.get-commands': false,
+        'release-commands.list-runs': false,
+        'release-commands.get-run': false,
+        'release-commands.run': true,
+      });
+
+      const { body: list } = await as(owner)
+        .get(`${SHOP_PATH}/commands`)
+        .expect(200);
+      await as(owner)
+        .put(`${SHOP_PATH}/commands`, {
+          revision: list.revision,
+          commands: [{ label: 'Migrate', command: 'echo migrated' }],
+        })
+        .expect(200);
+      const read = await agent.callTool({
+        name: 'release-commands.get-commands',
+        arguments: { entityRef: SHOP },
+      });
+      const { body: commands } = await as(owner)
+        .get(`${SHOP_PATH}/commands`)
+        .expect(200);
+      expect(read.structuredContent).toEqual(commands);
+
+      // The stranger's agent is refused as the stranger is, and starts nothing.
+      const { body: runsBefore } = await as(owner)
+        .get(`${SHOP_PATH}/runs`)
+        .expect(200);
+      const refused = await (
+        await connect(stranger)
+      ).callTool({
+        name: 'release-commands.run',
+        arguments: { entityRef: SHOP, image, environment: 'agents' },
+      });
+      expect(refused).toMatchObject({
+        isError: true,
+        content: [
+          {
+            type: 'text',
+            text: `NotAllowedError: Not allowed: release-commands.runs.create on ${SHOP}`,
+          },
+        ],
+      });
+      const { body: runsAfter } = await as(owner)
+        .get(`${SHOP_PATH}/runs`)
+        .expect(200);
+      expect(runsAfter.runs).toEqual(runsBefore.runs);
+
+      // The owner's agent starts a real run, as the owner.
+      const started = await agent.callTool({
+        name: 'release-commands.run',
+        arguments: { entityRef: SHOP, image, environment: 'agents' },
+      });
+      expect(started.isError).toBeFalsy();
+      const { run } = started.structuredContent as { run: ReleaseCommandRun };
+      runIds.push(run.id);
+      expect(run).toMatchObject({
+        entityRef: SHOP,
+        environment: 'agents',
+        triggeredBy: OWNER,
+      });
+      const ended = await waitForEnd(run.id);
+      expect(ended.status).toBe('succeeded');
+      const got = await agent.callTool({
+        name: 'release-commands.get-run',
+        arguments: { runId: run.id },
+      });
+      expect(got.structuredContent).toMatchObject({
+        run: ended,
+        logTail: expect.stringContaining('migrated'),
+      });
+    } finally {
+      await Promise.all(clients.map(client => client.close()));
+    }
   });
 
   it("leaves pipelines to their token's access restrictions", async () => {
