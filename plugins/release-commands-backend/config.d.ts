@@ -301,6 +301,16 @@ export interface Config {
        * @visibility backend
        */
       maxHeldSecretBytes?: number;
+      /**
+       * Whether every run first looks each step's executable up in the image
+       * (`command -v` in one throwaway container, as a dry run does) and
+       * fails before step 1, naming the step and the executable, when one is
+       * missing, rather than half-way through. An image without /bin/sh
+       * cannot be looked into: its steps then run as they are. Defaults to
+       * false.
+       * @visibility backend
+       */
+      preflight?: boolean;
     };
     /**
      * What the entity's owners are told through Backstage notifications

@@ -6,6 +6,7 @@ import {
   ReleaseCommandRun,
   ReleaseCommandRunPage,
   RunLogChunk,
+  RunPlan,
   RunStatus,
 } from './runs';
 import {
@@ -103,11 +104,25 @@ export class ReleaseCommandsClient {
    */
   async createRun(
     entityRef: string,
-    body: CreateRunRequest,
+    body: Omit<CreateRunRequest, 'dryRun'>,
   ): Promise<ReleaseCommandRun> {
     return this.json(`${entityPath(entityRef)}/runs`, {
       method: 'POST',
       body,
+    });
+  }
+
+  /**
+   * Checks a run without running it (`dryRun`): the plan, and the problems
+   * that would stop the run before or at a step's start. Writes nothing.
+   */
+  async checkRun(
+    entityRef: string,
+    body: Omit<CreateRunRequest, 'dryRun'>,
+  ): Promise<RunPlan> {
+    return this.json(`${entityPath(entityRef)}/runs`, {
+      method: 'POST',
+      body: { ...body, dryRun: true },
     });
   }
 

@@ -307,8 +307,61 @@ export const createRunRequestSchema = z
     image: imageReferenceSchema,
     env: runEnvSchema.optional(),
     environment: environmentNameSchema.optional(),
+    /**
+     * Check only: everything a run does before its first command (the
+     * image made available and resolved, each step's executable looked up
+     * in it, the entity's lock looked at), and answer a {@link RunPlan};
+     * no run is written and no lock taken.
+     */
+    dryRun: z.boolean().optional(),
   })
   .strict();
+
+/**
+ * One step of a {@link RunPlan}: the command as a run would execute it,
+ * and what the check found of its executable.
+ *
+ * @public
+ */
+export type RunPlanStep = {
+  position: number;
+  label: string;
+  /** Empty when `commandHidden`, as in a run. */
+  command: string;
+  commandHidden?: true;
+  timeoutSeconds: number;
+  /**
+   * The program the step starts: the first word of a shell command (after
+   * any `NAME=value` assignments), or the first element of an exec-form
+   * argv; null when it cannot be told before running (a variable, say).
+   */
+  executable: string | null;
+  /**
+   * Where the image has it (as `command -v` answers), false when it is
+   * missing, null when it was not looked up.
+   */
+  found: string | false | null;
+};
+
+/**
+ * What `POST .../runs` with `dryRun: true` answers: the plan of a run and
+ * the problems that would stop it, each in a sentence that names what is
+ * wrong. Nothing was written; `ok` is true when there are no problems.
+ *
+ * @public
+ */
+export type RunPlan = {
+  dryRun: true;
+  ok: boolean;
+  entityRef: string;
+  environment: string;
+  image: string;
+  /** The image id every step would run, as resolved now; null if not resolved. */
+  imageId: string | null;
+  imageDigest: string | null;
+  steps: RunPlanStep[];
+  problems: string[];
+};
 
 /**
  * The body of `POST .../runs`.

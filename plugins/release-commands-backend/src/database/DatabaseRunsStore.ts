@@ -136,6 +136,16 @@ export class DatabaseRunsStore implements RunsStore {
     return (await this.getRun(run.id))!;
   }
 
+  async describeLock(
+    entityRef: string,
+    environment: string,
+  ): Promise<string | undefined> {
+    const holder = await this.db<RunRow>(RUNS)
+      .where({ active_key: activeKey(entityRef, environment) })
+      .first();
+    return holder && describeLockHolder({ entityRef, environment }, holder);
+  }
+
   async getRun(id: string): Promise<ReleaseCommandRun | undefined> {
     const row = await this.db<RunRow>(RUNS).where({ id }).first();
     if (!row) return undefined;
@@ -554,7 +564,10 @@ function nextCreationTime(): Date {
 }
 
 /** Why a run cannot start: the run that holds the entity's lock. */
-function describeLockHolder(run: NewRun, holder: RunRow | undefined): string {
+function describeLockHolder(
+  run: Pick<NewRun, 'entityRef' | 'environment'>,
+  holder: RunRow | undefined,
+): string {
   const where = `${run.entityRef} already has an active run in environment "${run.environment}"`;
   if (!holder) return `${where}; try again`;
   if (ACTIVE_RUN_STATUSES.includes(holder.status)) {

@@ -68,6 +68,16 @@ export interface RunsStore {
     options?: { checkQueue?(queued: QueuedCounts): void },
   ): Promise<ReleaseCommandRun>;
 
+  /**
+   * Why a run of the entity in that environment would be refused now (the
+   * run that holds its lock, as `createRun`'s ConflictError says), or
+   * undefined when none holds it. Reads only.
+   */
+  describeLock(
+    entityRef: string,
+    environment: string,
+  ): Promise<string | undefined>;
+
   getRun(id: string): Promise<ReleaseCommandRun | undefined>;
 
   listRuns(

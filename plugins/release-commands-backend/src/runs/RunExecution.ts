@@ -14,6 +14,12 @@ import {
   StepResult,
 } from '@release-commands/backstage-plugin-release-commands-node';
 import { RunsStore } from '../database/RunsStore';
+import {
+  executableOf,
+  LOOKUP_TIMEOUT_MS,
+  lookUpExecutables,
+  missingExecutable,
+} from './checkExecutables';
 import { openRunLog, RunLogContext } from './openRunLog';
 import { OutputPacer } from './OutputPacer';
 import { RunLog } from './RunLog';
@@ -22,6 +28,7 @@ import { SecretMasker } from './SecretMasker';
 import { retryStoreWrite } from './storeRetries';
 import {
   closingLine,
+  failedVerdict,
   imageFailedVerdict,
   judgeStep,
   noCommandsVerdict,
@@ -259,6 +266,18 @@ export class RunExecution {
       }
       this.log.system(describePreparedImage(run.image, prepared));
     }
+    if (context.settings.preflight) {
+      const problems = await this.preflight();
+      if (signal.aborted) {
+        return { ...stoppedVerdict(signal.reason, undefined), skippedFrom: 0 };
+      }
+      if (problems.length > 0) {
+        return {
+          ...failedVerdict(`Pre-flight: ${problems.join(' ')} No command ran.`),
+          skippedFrom: 0,
+        };
+      }
+    }
 
     for (const step of run.steps) {
       if (signal.aborted) {
@@ -296,6 +315,71 @@ export class RunExecution {
       ...passedVerdict(this.total, Date.now() - startedAt),
       skippedFrom: this.total,
     };
+  }
+
+  /**
+   * Looks each step's executable up in the image before step 1, as a dry
+   * run does: the problems found, each naming its step. A lookup that
+   * cannot be made (an image without /bin/sh) is logged, and the steps run.
+   */
+  private async preflight(): Promise<string[]> {
+    const { run, context, log } = this;
+    const executables = run.steps.map(step => executableOf(step.command));
+    const names = [...new Set(executables.flatMap(name => name ?? []))];
+    log.system(
+      `Pre-flight: looking up ${plural(
+        names.length,
+        'executable',
+      )} in the image`,
+    );
+    const lookup = await lookUpExecutables({
+      executor: context.executor,
+      image: this.stepImage,
+      executables: names,
+      env: { ...this.env },
+      environment: run.environment,
+      labels: {
+        runId: run.id,
+        entityRef: run.entityRef,
+        step: 0,
+        instanceId: context.instanceId,
+        expiresAt: new Date(
+          Date.now() +
+            LOOKUP_TIMEOUT_MS +
+            context.settings.stopGracePeriodMs +
+            context.settings.staleAfterMs,
+        ),
+      },
+      signal: AbortSignal.any([
+        this.signal,
+        AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+      ]),
+    });
+    if (lookup.kind === 'failed') {
+      log.system(
+        `Pre-flight: could not look up the executables (${lookup.reason}); the steps run as they are`,
+      );
+      return [];
+    }
+    const problems = run.steps.flatMap(step => {
+      const executable = executables[step.position];
+      if (executable === null || lookup.found.get(executable) !== false) {
+        return [];
+      }
+      return [
+        missingExecutable({
+          position: step.position,
+          total: this.total,
+          label: step.label,
+          executable,
+          image: run.image,
+        }),
+      ];
+    });
+    if (problems.length === 0) {
+      log.system('Pre-flight: every executable is in the image');
+    }
+    return problems;
   }
 
   /** Runs one step; returns the run's verdict when the step did not pass. */

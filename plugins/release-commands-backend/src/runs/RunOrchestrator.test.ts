@@ -99,6 +99,7 @@ const settings: RunSettings = {
   maxQueuedPerEntity: 10,
   maxQueuedPerActor: 50,
   maxHeldSecretBytes: 1024 * 1024,
+  preflight: false,
 };
 
 describe.each(ids)('RunOrchestrator on %p', databaseId => {

@@ -20,6 +20,7 @@ import { continueRunLog } from './openRunLog';
 import { OutputPacer } from './OutputPacer';
 import { RunEvents } from './RunEvents';
 import { RunExecution, RunExecutionContext } from './RunExecution';
+import { CheckedPlan, RunCheck } from './RunCheck';
 import { RunLeases } from './RunLeases';
 import { RunQueue } from './RunQueue';
 import { RunSettings } from './RunSettings';
@@ -55,6 +56,7 @@ export class RunOrchestrator {
   private readonly active = new ActiveRuns();
   private readonly queue: RunQueue;
   private readonly leases: RunLeases;
+  private readonly checks: RunCheck;
   private readonly context: RunExecutionContext;
   /** Aborted when store writes stop being retried, late in `stop()`. */
   private readonly giveUp = new AbortController();
@@ -82,6 +84,13 @@ export class RunOrchestrator {
       maxHeldSecretBytes: settings.maxHeldSecretBytes,
       logger: options.logger,
       onClaimed: (run, env) => this.launch(run, env),
+    });
+    this.checks = new RunCheck({
+      commandsStore: options.commandsStore,
+      runsStore: options.runsStore,
+      executor: options.executor,
+      settings,
+      instanceId: this.instanceId,
     });
     this.leases = new RunLeases({
       ...this.context,
@@ -196,6 +205,24 @@ export class RunOrchestrator {
     this.queue.stored(id);
     this.queue.schedule();
     return run;
+  }
+
+  /**
+   * Checks a run of the entity's enabled commands on an image without
+   * running it: see {@link RunCheck}.
+   */
+  async checkRun(request: {
+    entityRef: string;
+    image: string;
+    env: Record<string, string>;
+    environment: string;
+  }): Promise<CheckedPlan> {
+    if (this.stopping) {
+      throw new ServiceUnavailableError(
+        'This backend instance is shutting down; try again',
+      );
+    }
+    return this.checks.check(request);
   }
 
   /** Cancels a run; throws NotFoundError for an unknown one. */

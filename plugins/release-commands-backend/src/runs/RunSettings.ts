@@ -34,6 +34,11 @@ export type RunSettings = {
   maxQueuedPerActor: number;
   /** Most bytes of variables this instance holds for runs not started yet. */
   maxHeldSecretBytes: number;
+  /**
+   * Whether a run looks each step's executable up in the image before
+   * step 1, as a dry run does, and fails there naming what is missing.
+   */
+  preflight: boolean;
 };
 
 /**
@@ -120,5 +125,6 @@ export function readRunSettings(config: Config): RunSettings {
       32 * 1024 * 1024,
       256 * 1024,
     ),
+    preflight: runs?.getOptionalBoolean('preflight') ?? false,
   };
 }

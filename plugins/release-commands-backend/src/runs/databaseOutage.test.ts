@@ -51,6 +51,7 @@ const settings: RunSettings = {
   maxQueuedPerEntity: 10,
   maxQueuedPerActor: 50,
   maxHeldSecretBytes: 1024 * 1024,
+  preflight: false,
 };
 
 /** A database that a test can take away and give back. */

@@ -412,6 +412,20 @@ describe('openapi.yaml', () => {
       const second = await create({ image, environment: 'production' });
       expect(second.status).toBe(409);
       expect(second.body.error.message).toContain(active.body.id);
+      // A dry run meanwhile: the plan, with that lock as its problem.
+      const checked = await create({
+        image,
+        environment: 'production',
+        dryRun: true,
+      });
+      expect(checked.status).toBe(200);
+      expect(checked.body).toMatchObject({
+        ok: false,
+        steps: [
+          { label: 'Hang', executable: 'sleep', found: expect.any(String) },
+        ],
+        problems: [second.body.error.message],
+      });
 
       const page = await api.get(`${shopRuns}?limit=1`);
       expect(page.status).toBe(200);

@@ -158,6 +158,43 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     await api.stop();
   });
 
+  it('with preflight on, fails a run before step 1 naming the executable the image lacks, and runs one whose executables are all there', async () => {
+    const api = await start({}, { preflight: true });
+    await setCommands(api, [
+      { label: 'Migrate database', command: 'echo migrated > /tmp/proof' },
+      { label: 'Dependencies', command: 'python3 -m pip check' },
+    ]);
+    const { body } = await api.post(`${SHOP}/runs`, { image }).expect(202);
+    const run = await waitForEnd(api, body.id);
+    expect(run).toMatchObject({
+      status: 'failed',
+      reason: `Pre-flight: Step 2 of 2, "Dependencies": python3 is not in the image ${image} (command -v found nothing there, as the step would run). No command ran.`,
+      steps: [
+        { status: 'skipped', startedAt: null },
+        { status: 'skipped', startedAt: null },
+      ],
+    });
+    const log = await logOf(api, run.id);
+    expect(log).toContain(
+      'Pre-flight: looking up 2 executables in the image\n',
+    );
+    expect(log).not.toContain('[1/2] Migrate database:');
+    expect(await containersOf(run.id)).toEqual([]);
+
+    await setCommands(api, [
+      { label: 'Migrate database', command: 'echo migrated' },
+    ]);
+    const { body: next } = await api
+      .post(`${SHOP}/runs`, { image })
+      .expect(202);
+    const passed = await waitForEnd(api, next.id);
+    expect(passed.status).toBe('succeeded');
+    expect(await logOf(api, passed.id)).toContain(
+      'Pre-flight: every executable is in the image\n[1/1] Migrate database: echo migrated\nmigrated\n',
+    );
+    await api.stop();
+  });
+
   it('streams the log live as server-sent events, resumes from a sequence number, and ends with the run', async () => {
     const api = await start();
     await setCommands(api, [

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import Router from 'express-promise-router';
 import { RunLogStore } from '../database/RunLogStore';
 import { RunsStore } from '../database/RunsStore';
+import { shownPlan } from '../runs/RunCheck';
 import { ImagePolicy } from '../runs/ImagePolicy';
 import { RunEvents } from '../runs/RunEvents';
 import { RunOrchestrator } from '../runs/RunOrchestrator';
@@ -112,27 +113,46 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     );
     const body = parseRequest(createRunRequestSchema, req.body, 'body');
     const environment = body.environment ?? DEFAULT_RUN_ENVIRONMENT;
+    const meta = {
+      entityRef,
+      image: body.image,
+      environment,
+      envKeys: Object.keys(body.env ?? {}),
+    };
+    // Before anything is stored or pulled: the registry credentials are used
+    // only for allowed sources.
+    const mayRun = async () => {
+      const entity = await options.known.require(credentials, entityRef, actor);
+      options.imagePolicy.check(body.image, environment, entity);
+    };
+    if (body.dryRun) {
+      const plan = await audited(
+        auditor,
+        req,
+        { eventId: 'run-check', meta },
+        async () => {
+          await mayRun();
+          const checked = shownPlan(
+            await orchestrator.checkRun({
+              entityRef,
+              image: body.image,
+              env: body.env ?? {},
+              environment,
+            }),
+            seesCommands,
+          );
+          return { result: checked, meta: { problems: checked.problems } };
+        },
+      );
+      res.json(plan);
+      return;
+    }
     const run = await audited(
       auditor,
       req,
-      {
-        eventId: 'run-create',
-        meta: {
-          entityRef,
-          image: body.image,
-          environment,
-          envKeys: Object.keys(body.env ?? {}),
-        },
-      },
+      { eventId: 'run-create', meta },
       async () => {
-        const entity = await options.known.require(
-          credentials,
-          entityRef,
-          actor,
-        );
-        // Before anything is stored or pulled: the registry credentials are
-        // used only for allowed sources.
-        options.imagePolicy.check(body.image, environment, entity);
+        await mayRun();
         const created = await orchestrator.createRun({
           entityRef,
           image: body.image,
