@@ -15,6 +15,8 @@ import {
   openSignedIn,
   requireDocker,
 } from '@release-commands/test-utils';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser, Page } from 'playwright-core';
@@ -22,6 +24,7 @@ import { demoImageCreated, removeDemoImage } from './demoImage';
 import { Portal, startPortal } from './portal';
 import {
   APP_URL,
+  BACKEND_URL,
   DECLARED_COMMANDS,
   DEMO_COMMANDS,
   DEMO_IMAGE,
@@ -93,7 +96,8 @@ async function declaredCommandsAdded(): Promise<ReleaseCommandList> {
   const until = Date.now() + 60_000;
   for (;;) {
     const list = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
-    if (list.revision > 0) return list;
+    // One write per declared command: done when all are in.
+    if (list.revision >= DECLARED_COMMANDS.length) return list;
     if (Date.now() > until) {
       throw new Error(
         `The portal did not add the demo shop's declared commands within 60 s; see ${ARTIFACTS}/portal.log`,
@@ -389,4 +393,64 @@ it('5. refuses a save from a stale copy: the second editor sees the conflict and
     expect(await labels(alice)).toEqual(expected);
     await s.screenshot(bob);
   });
+});
+
+it("6. lets an agent read the shop's commands and runs through the portal's MCP server, as the guest", async () => {
+  // The guest's own token, as the app gets it at sign-in.
+  const signIn = await fetch(`${BACKEND_URL}/api/auth/guest/refresh`, {
+    headers: { 'X-Requested-With': 'XMLHttpRequest' },
+  });
+  expect(signIn.status).toBe(200);
+  const { backstageIdentity } = await signIn.json();
+  const agent = new Client({ name: 'release-commands-e2e', version: '1' });
+  await agent.connect(
+    new StreamableHTTPClientTransport(
+      new URL(`${BACKEND_URL}/api/mcp-actions/v1`),
+      {
+        requestInit: {
+          headers: { Authorization: `Bearer ${backstageIdentity.token}` },
+        },
+      },
+    ),
+  );
+  try {
+    const { tools } = await agent.listTools();
+    expect(
+      tools
+        .map(tool => tool.name)
+        .filter(name => name.startsWith('release-commands.'))
+        .sort(),
+    ).toEqual([
+      'release-commands.get-commands',
+      'release-commands.get-run',
+      'release-commands.list-runs',
+      'release-commands.run',
+    ]);
+    const commands = await agent.callTool({
+      name: 'release-commands.get-commands',
+      arguments: { entityRef: SHOP_REF },
+    });
+    expect(commands.structuredContent).toEqual(
+      await portal!.api<ReleaseCommandList>(commandsPath(SHOP)),
+    );
+    const runs = await agent.callTool({
+      name: 'release-commands.list-runs',
+      arguments: { entityRef: SHOP_REF, limit: 5 },
+    });
+    const [latest] = (runs.structuredContent as { runs: ReleaseCommandRun[] })
+      .runs;
+    const run = await agent.callTool({
+      name: 'release-commands.get-run',
+      arguments: { runId: latest.id, logTailLines: 1 },
+    });
+    expect(run.structuredContent).toEqual({
+      run: await portal!.api<ReleaseCommandRun>(
+        `/api/release-commands/runs/${latest.id}`,
+      ),
+      logTail: expect.stringMatching(/^Release commands (failed|passed)/),
+      url: `${tabUrl(SHOP)}?run=${latest.id}`,
+    });
+  } finally {
+    await agent.close();
+  }
 });
