@@ -47,6 +47,7 @@ describe('release-commands run, logs and commands against a real backend', () =>
       'interrupted',
       'cut',
       'listed',
+      'checked',
       'killed',
     ]);
   }, 180_000);
@@ -279,6 +280,55 @@ describe('release-commands run, logs and commands against a real backend', () =>
     } finally {
       await proxy.close();
     }
+  });
+
+  it('checks with --dry-run: each executable as the image has it, exit 0 when ready and 1 naming what is missing, nothing started', async () => {
+    const entity = 'checked';
+    const imageId = ranImage.split(' ').pop();
+    await setCommands(entity, [{ label: 'List', command: 'ls /' }]);
+
+    const ready = await runCli(deployArgs(entity, '--dry-run'), cliEnv());
+    expect(ready.status).toBe(0);
+    expect(ready.stdout).toBe(
+      [
+        `component:default/${entity} on ${image} (environment default): 1 release command`,
+        // busybox's sh answers its applets as builtins.
+        '  1. List: ls built into the shell',
+        `every step would run image ${imageId}`,
+        '',
+      ].join('\n'),
+    );
+    expect(ready.stderrLines).toEqual([
+      `release-commands: check of component:default/${entity} passed: ready to run 1 release command on ${image}; nothing was started.`,
+    ]);
+
+    await setCommands(entity, [
+      { label: 'List', command: 'ls /' },
+      { label: 'Migrate', command: './manage.sh migrate' },
+    ]);
+    const missing = await runCli(
+      deployArgs(entity, '--dry-run', '--json'),
+      cliEnv(),
+    );
+    expect(missing.status).toBe(1);
+    const plan = JSON.parse(missing.stdout);
+    expect(plan).toMatchObject({
+      dryRun: true,
+      ok: false,
+      imageId,
+      steps: [
+        { label: 'List', executable: 'ls', found: 'ls' },
+        { label: 'Migrate', executable: './manage.sh', found: false },
+      ],
+    });
+    expect(plan.problems).toEqual([expect.stringContaining('./manage.sh')]);
+    expect(missing.stderrLines).toEqual([
+      `release-commands: check of component:default/${entity} failed: 1 problem would stop a run on ${image}; nothing was started. The deployment must not proceed.`,
+    ]);
+
+    expect(
+      (await client().listRuns(`component:default/${entity}`)).runs,
+    ).toEqual([]);
   });
 
   it('adds and lists commands, and prints or follows the log of a run', async () => {

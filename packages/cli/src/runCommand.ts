@@ -13,13 +13,15 @@ import {
   requestFailure,
   responseStatus,
 } from './connectToBackend';
+import { describeRunPlan } from './describeRunPlan';
 import { createLogPrinter, LogPrinter } from './LogPrinter';
 import { parseRunFlags, RunFlags } from './parseRunFlags';
 import { waitForVerdict } from './waitForVerdict';
 import { StopRequests } from './StopRequests';
 import { collect, printJson } from './output';
+import { runPlanVerdict } from './runVerdict';
 
-type RunCommandFlags = RunFlags & { json?: boolean };
+type RunCommandFlags = RunFlags & { json?: boolean; dryRun?: boolean };
 
 /** `release-commands run`: the deploy gate. */
 export function addRunCommand(program: Command) {
@@ -53,7 +55,14 @@ export function addRunCommand(program: Command) {
     )
     .option(
       '--json',
-      'print the final run as JSON on stdout; the log goes to stderr',
+      'print the final run as JSON on stdout; the log goes to stderr (with --dry-run, the plan)',
+    )
+    .addOption(
+      // A check waits for no run, so there is nothing for --timeout to end.
+      new Option(
+        '--dry-run',
+        "check only: print what a run would do (each step's executable as found in the image) and what would stop it; exit 0 ready, 1 not; nothing is started",
+      ).conflicts('timeout'),
     )
     .addOption(
       // How long a lost backend is retried before exit 3 (default 30s);
@@ -61,13 +70,37 @@ export function addRunCommand(program: Command) {
       new Option('--reconnect-timeout <duration>').hideHelp(),
     )
     .action(async (flags: RunCommandFlags, command: Command) => {
+      const globals = command.optsWithGlobals<{ url?: string }>();
       report(
-        await runReleaseCommands(
-          flags,
-          command.optsWithGlobals<{ url?: string }>(),
-        ),
+        await (flags.dryRun
+          ? checkReleaseCommands(flags, globals)
+          : runReleaseCommands(flags, globals)),
       );
     });
+}
+
+/** `run --dry-run`: the plan on stdout, its verdict as exit code. */
+async function checkReleaseCommands(
+  flags: RunCommandFlags,
+  globals: { url?: string },
+): Promise<Verdict> {
+  const request = parseRunFlags(flags);
+  const backend = connectToBackend(globals);
+  const plan = await backend.client
+    .checkRun(request.entityRef, request.body)
+    .catch(error => {
+      throw requestFailure(
+        error,
+        backend,
+        `check a run of ${request.entityRef}`,
+      );
+    });
+  if (flags.json) {
+    printJson(plan);
+  } else {
+    process.stdout.write(describeRunPlan(plan));
+  }
+  return runPlanVerdict(plan);
 }
 
 async function runReleaseCommands(

@@ -2,6 +2,7 @@ import {
   plural,
   ReleaseCommandRun,
   RunLogEnd,
+  RunPlan,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { ExitCode, Verdict } from './CliError';
 
@@ -62,4 +63,31 @@ export function runVerdict(
         )}); look it up before deploying.`,
       };
   }
+}
+
+/**
+ * The exit code of a checked run (`run --dry-run`): it passes when nothing
+ * would stop the run, and fails like a run otherwise.
+ */
+export function runPlanVerdict(
+  plan: Pick<RunPlan, 'ok' | 'entityRef' | 'image' | 'steps' | 'problems'>,
+): Verdict {
+  if (plan.ok) {
+    return {
+      exitCode: ExitCode.passed,
+      message: `check of ${plan.entityRef} passed: ready to run ${plural(
+        plan.steps.length,
+        'release command',
+      )} on ${plan.image}; nothing was started.`,
+    };
+  }
+  return {
+    exitCode: ExitCode.failed,
+    message: `check of ${plan.entityRef} failed: ${plural(
+      plan.problems.length,
+      'problem',
+    )} would stop a run on ${
+      plan.image
+    }; nothing was started. ${MUST_NOT_PROCEED}`,
+  };
 }

@@ -4,6 +4,7 @@ import {
   ReleaseCommandList,
   ReleaseCommandRun,
   RunLogEnd,
+  RunPlan,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { ReleaseCommandsApi } from '../api/ReleaseCommandsApi';
 
@@ -99,6 +100,8 @@ export function aRun(overrides: Partial<ReleaseCommandRun>): ReleaseCommandRun {
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value));
 
+const SHELL_BUILTINS = ['echo', 'true', 'false', 'cd', 'test'];
+
 /**
  * An in-memory backend for one entity: it keeps revisions (and answers a
  * stale one with 409, as the real one does) and runs. Every method is a
@@ -109,6 +112,10 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
   runs: ReleaseCommandRun[];
   /** What the backend says of how long runs are kept: 90 days by default. */
   retentionSeconds: number | null;
+  /** Executables the image of a check does not have: each is a problem. */
+  missingExecutables: string[] = [];
+  /** Further problems a check finds (an active run, an image that fails). */
+  planProblems: string[] = [];
   private nextId = 1;
 
   constructor(
@@ -202,6 +209,63 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
       });
       this.runs.unshift(run);
       return clone(run);
+    },
+  );
+
+  /**
+   * Like the backend: the enabled commands in order, each command's first
+   * word looked up in an image that has all but `missingExecutables`
+   * (`./x` in the working directory /app, a builtin by its name as
+   * `command -v` answers it, anything else in /usr/bin).
+   */
+  checkRun = jest.fn(
+    async (
+      entityRef: string,
+      body: Parameters<ReleaseCommandsApi['checkRun']>[1],
+    ): Promise<RunPlan> => {
+      const enabled = this.list.commands.filter(c => c.enabled);
+      const steps = enabled.map((command, position) => {
+        const executable = command.command.split(' ')[0];
+        let path = `/usr/bin/${executable}`;
+        if (executable.startsWith('./')) path = `/app/${executable.slice(2)}`;
+        if (SHELL_BUILTINS.includes(executable)) path = executable;
+        return {
+          position,
+          label: command.label,
+          command: command.command,
+          timeoutSeconds:
+            command.timeoutSeconds ?? this.list.defaultTimeoutSeconds,
+          executable,
+          found: this.missingExecutables.includes(executable)
+            ? (false as const)
+            : path,
+        };
+      });
+      const problems = [
+        ...this.planProblems,
+        ...steps
+          .filter(step => step.found === false)
+          .map(
+            step =>
+              `Step ${step.position + 1} of ${steps.length}, "${step.label}": ${
+                step.executable
+              } is not in the image ${
+                body.image
+              } (command -v found nothing there, as the step would run).`,
+          ),
+      ];
+      return {
+        dryRun: true,
+        ok: problems.length === 0,
+        entityRef,
+        environment: body.environment ?? 'default',
+        image: body.image,
+        imageId:
+          'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        imageDigest: null,
+        steps,
+        problems,
+      };
     },
   );
 

@@ -7,6 +7,7 @@ import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
 import { elapsed, formatTimeout } from '../../lib/format';
 import { RunStatusChip } from '../RunStatusChip/RunStatusChip';
+import { StepLabel } from '../StepLabel/StepLabel';
 
 function outcome(step: RunStep): string {
   if (step.oomKilled) return `out of memory (exit ${step.exitCode ?? '?'})`;
@@ -41,22 +42,7 @@ export function RunSteps(props: { steps: RunStep[] }) {
           <TableRow key={step.position} data-testid={`step-${index + 1}`}>
             <TableCell>{index + 1}</TableCell>
             <TableCell>
-              <Typography variant="body2">{step.label}</Typography>
-              {step.commandHidden ? (
-                <Typography variant="caption" color="textSecondary">
-                  <em>
-                    Command hidden: reading it needs access to the commands
-                  </em>
-                </Typography>
-              ) : (
-                <Typography
-                  variant="caption"
-                  component="code"
-                  color="textSecondary"
-                >
-                  {step.command}
-                </Typography>
-              )}
+              <StepLabel step={step} />
             </TableCell>
             <TableCell>
               <RunStatusChip status={step.status} />

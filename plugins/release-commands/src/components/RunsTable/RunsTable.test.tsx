@@ -5,7 +5,9 @@ import userEvent, { UserEvent } from '@testing-library/user-event';
 import {
   ENTITY_REF,
   FakeReleaseCommandsApi,
+  aCommand,
   aRun,
+  demoShopCommands,
   httpError,
 } from '../../__testUtils__/FakeReleaseCommandsApi';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
@@ -250,6 +252,139 @@ describe('RunsTable', () => {
     ).toBeInTheDocument();
     expect(onOpenRun).not.toHaveBeenCalled();
     expect(screen.getByRole('dialog')).toBeInTheDocument();
+  });
+
+  /** Opens the run dialog of a table with no runs. */
+  async function openRunDialog(api: FakeReleaseCommandsApi, entityRef: string) {
+    const { onOpenRun } = renderRuns(api, { entityRef });
+    await user.click(
+      await screen.findByRole('button', { name: 'Run release commands' }),
+    );
+    const dialog = screen.getByRole('dialog', { name: 'Run release commands' });
+    return { dialog, onOpenRun };
+  }
+
+  it('checks a run without starting one: ready, with each step and the image', async () => {
+    const entityRef = 'component:default/check-ready';
+    const list = demoShopCommands();
+    list.commands.push(
+      aCommand({
+        id: '44444444-4444-4444-8444-444444444444',
+        label: 'Say done',
+        command: 'echo done',
+      }),
+    );
+    const api = new FakeReleaseCommandsApi({ list });
+    const { dialog, onOpenRun } = await openRunDialog(api, entityRef);
+
+    await user.type(within(dialog).getByLabelText(/environment/i), 'test');
+    await user.click(
+      within(dialog).getByRole('button', { name: 'Check only' }),
+    );
+
+    const result = await within(dialog).findByRole('region', {
+      name: 'Check result',
+    });
+    expect(api.checkRun).toHaveBeenCalledWith(entityRef, {
+      image: 'release-commands-demo/shop:1',
+      environment: 'test',
+    });
+    expect(within(result).getByText('Ready to run')).toBeInTheDocument();
+    expect(
+      within(result).getByText(
+        /3 commands would run on release-commands-demo\/shop:1 in environment test\. Nothing was started\./,
+      ),
+    ).toBeInTheDocument();
+    expect(
+      within(result).getByText(
+        'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      ),
+    ).toBeInTheDocument();
+    const steps = within(
+      within(result).getByRole('table', { name: 'Planned steps' }),
+    )
+      .getAllByRole('row')
+      .slice(1);
+    expect(steps.map(row => row.textContent)).toEqual([
+      '1Migrate database./manage.sh migrate./manage.sh/app/manage.sh30 min',
+      '2Security checks./manage.sh check-security./manage.sh/app/manage.sh2 min',
+      '3Say doneecho doneechobuilt into the shell30 min',
+    ]);
+
+    // Nothing started: the dialog stays, the table still has no runs.
+    expect(api.createRun).not.toHaveBeenCalled();
+    expect(onOpenRun).not.toHaveBeenCalled();
+    expect(api.runs).toEqual([]);
+    expect(screen.getByText(/No runs yet/)).toBeInTheDocument();
+
+    // The answer was for that image: another one needs its own check.
+    await user.type(within(dialog).getByLabelText(/image/i), '.1');
+    expect(
+      within(dialog).queryByRole('region', { name: 'Check result' }),
+    ).toBeNull();
+  });
+
+  it('shows each problem a check finds, and starts nothing', async () => {
+    const entityRef = 'component:default/check-problems';
+    const api = new FakeReleaseCommandsApi();
+    api.missingExecutables = ['./manage.sh'];
+    api.planProblems = [
+      `${entityRef} already has an active run in default: run 6f1c0000-0000-4000-8000-000000000000, started by plugin:ci.`,
+    ];
+    const { dialog, onOpenRun } = await openRunDialog(api, entityRef);
+
+    await user.click(
+      within(dialog).getByRole('button', { name: 'Check only' }),
+    );
+
+    const result = await within(dialog).findByRole('region', {
+      name: 'Check result',
+    });
+    const alert = within(result).getByRole('alert');
+    expect(
+      within(alert).getByText('Not ready: 3 problems would stop the run'),
+    ).toBeInTheDocument();
+    expect(
+      within(alert)
+        .getAllByRole('listitem')
+        .map(item => item.textContent),
+    ).toEqual([
+      api.planProblems[0],
+      'Step 1 of 2, "Migrate database": ./manage.sh is not in the image release-commands-demo/shop:1 (command -v found nothing there, as the step would run).',
+      'Step 2 of 2, "Security checks": ./manage.sh is not in the image release-commands-demo/shop:1 (command -v found nothing there, as the step would run).',
+    ]);
+    expect(within(result).getAllByText('missing')).toHaveLength(2);
+    expect(within(result).queryByText('Ready to run')).toBeNull();
+
+    expect(api.createRun).not.toHaveBeenCalled();
+    expect(onOpenRun).not.toHaveBeenCalled();
+    expect(screen.getByText(/No runs yet/)).toBeInTheDocument();
+    // Still a choice: the dialog stays, ready to check again or run.
+    expect(within(dialog).getByRole('button', { name: 'Run' })).toBeEnabled();
+  });
+
+  it("shows the server's refusal of a check in the dialog", async () => {
+    const entityRef = 'component:default/check-refused';
+    const api = new FakeReleaseCommandsApi();
+    api.checkRun.mockImplementationOnce(async () => {
+      throw await httpError(
+        403,
+        `release-commands-demo/shop:1 is not an allowed image for ${entityRef}`,
+      );
+    });
+    const { dialog } = await openRunDialog(api, entityRef);
+
+    await user.click(
+      within(dialog).getByRole('button', { name: 'Check only' }),
+    );
+
+    expect(
+      await within(dialog).findByText(/is not an allowed image for/),
+    ).toBeInTheDocument();
+    expect(
+      within(dialog).queryByRole('region', { name: 'Check result' }),
+    ).toBeNull();
+    expect(api.createRun).not.toHaveBeenCalled();
   });
 
   it('offers no run button without the permission to start runs', async () => {

@@ -3,6 +3,7 @@ import {
   DEFAULT_RUN_ENVIRONMENT,
   describeError,
   ReleaseCommandRun,
+  RunPlan,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import Button from '@material-ui/core/Button';
 import Dialog from '@material-ui/core/Dialog';
@@ -16,11 +17,13 @@ import { FormEvent, useState } from 'react';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
 import { useFormFields } from '../../lib/useFormFields';
 import { parseRunForm } from './parseRunForm';
+import { RunPlanResult } from './RunPlanResult';
 
 /**
  * Starts a run by hand: to try an image before a pipeline ships it, or to
  * repeat a deploy's release phase. The image reference is checked here with
- * the backend's own grammar before anything is sent.
+ * the backend's own grammar before anything is sent. "Check only" asks the
+ * backend what a run would do and what would stop it, and starts nothing.
  */
 export function StartRunDialog(props: {
   entityRef: string;
@@ -34,22 +37,37 @@ export function StartRunDialog(props: {
     environment: '',
     variables: '',
   });
-  const [sending, setSending] = useState(false);
+  const [sending, setSending] = useState<'run' | 'check'>();
   const [refusal, setRefusal] = useState<string>();
+  // A check answers for the request it was made with, not for later edits.
+  const [checked, setChecked] = useState<{ request: string; plan: RunPlan }>();
   const { errors, request } = parseRunForm(form.values);
+  const requestKey = request && JSON.stringify(request);
+  const plan =
+    requestKey && checked?.request === requestKey ? checked.plan : undefined;
 
-  const handleSubmit = async (event: FormEvent) => {
-    event.preventDefault();
+  const send = async (kind: 'run' | 'check') => {
     form.markSubmitted();
     if (!request) return;
-    setSending(true);
+    setSending(kind);
     setRefusal(undefined);
+    setChecked(undefined);
     try {
-      props.onStarted(await api.createRun(props.entityRef, request));
+      if (kind === 'run') {
+        props.onStarted(await api.createRun(props.entityRef, request));
+        return;
+      }
+      const checkedPlan = await api.checkRun(props.entityRef, request);
+      setChecked({ request: JSON.stringify(request), plan: checkedPlan });
     } catch (error) {
       setRefusal(describeError(error));
-      setSending(false);
     }
+    setSending(undefined);
+  };
+
+  const handleSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    void send('run');
   };
 
   return (
@@ -66,6 +84,8 @@ export function StartRunDialog(props: {
             Runs this entity's enabled commands, in order, each in a fresh
             container from the image. They act on whatever the image's
             configuration and the variables below point at, as in a deploy.
+            Check only makes the image available and looks up each command's
+            program in it, without running the commands.
           </DialogContentText>
           {refusal && <Alert severity="error">{refusal}</Alert>}
           <TextField
@@ -106,18 +126,26 @@ export function StartRunDialog(props: {
             margin="normal"
             inputProps={{ style: { fontFamily: 'monospace' } }}
           />
+          {plan && <RunPlanResult plan={plan} />}
         </DialogContent>
         <DialogActions>
-          <Button onClick={props.onClose} disabled={sending}>
+          <Button onClick={props.onClose} disabled={Boolean(sending)}>
             Cancel
+          </Button>
+          <Button
+            color="primary"
+            onClick={() => send('check')}
+            disabled={Boolean(sending)}
+          >
+            {sending === 'check' ? 'Checking…' : 'Check only'}
           </Button>
           <Button
             type="submit"
             color="primary"
             variant="contained"
-            disabled={sending}
+            disabled={Boolean(sending)}
           >
-            {sending ? 'Starting…' : 'Run'}
+            {sending === 'run' ? 'Starting…' : 'Run'}
           </Button>
         </DialogActions>
       </form>
