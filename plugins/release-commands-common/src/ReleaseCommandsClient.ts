@@ -15,6 +15,7 @@ import {
   ReleaseCommandPreset,
 } from './types';
 import { AppendCommandRequest, ReplaceCommandsRequest } from './schemas';
+import { CommandRevisionPage, RestoreRevisionRequest } from './history';
 
 /**
  * Where the API is and how to call it: the frontend passes its discovery and
@@ -89,6 +90,33 @@ export class ReleaseCommandsClient {
     return this.json(
       `${entityPath(entityRef)}/commands/${encodeURIComponent(id)}`,
       { method: 'DELETE' },
+    );
+  }
+
+  /** A page of the entity's revisions (every write to its list), newest first. */
+  async listRevisions(
+    entityRef: string,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<CommandRevisionPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor) query.set('cursor', options.cursor);
+    const suffix = query.size > 0 ? `?${query}` : '';
+    return this.json(`${entityPath(entityRef)}/commands/history${suffix}`);
+  }
+
+  /**
+   * Brings the commands of revision `from` back as a new revision. Rejects
+   * with 409 when `body.revision` is not the list's current revision.
+   */
+  async restoreRevision(
+    entityRef: string,
+    from: number,
+    body: RestoreRevisionRequest,
+  ): Promise<ReleaseCommandList> {
+    return this.json(
+      `${entityPath(entityRef)}/commands/history/${from}/restore`,
+      { method: 'POST', body },
     );
   }
 

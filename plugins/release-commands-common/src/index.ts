@@ -12,6 +12,7 @@ export * from './permissions';
 export * from './presets';
 export * from './runs';
 export * from './pageUrl';
+export * from './history';
 export * from './ReleaseCommandsClient';
 export * from './followRunLog';
 export * from './formatting';

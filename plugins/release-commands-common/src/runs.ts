@@ -105,6 +105,11 @@ export type ReleaseCommandRun = {
    * that was pulled or asked for by digest, not for one built on the engine.
    */
   imageDigest: string | null;
+  /**
+   * The revision of the entity's list the steps were taken from (see the
+   * commands history); null for runs from before revisions were kept.
+   */
+  commandsRevision: number | null;
   status: RunStatus;
   trigger: RunTrigger;
   triggeredBy: string;

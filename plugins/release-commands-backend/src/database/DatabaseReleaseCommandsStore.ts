@@ -2,7 +2,10 @@ import { DatabaseService } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
   CommandInput,
+  CommandRevision,
+  CommandRevisionAction,
   CommandSource,
+  describeCommandChanges,
   MAX_COMMANDS_PER_ENTITY,
   ReleaseCommand,
   sameCommandSettings,
@@ -21,6 +24,18 @@ import {
 
 const LISTS = 'release_command_lists';
 const COMMANDS = 'release_commands';
+const REVISIONS = 'release_command_revisions';
+
+type RevisionRow = {
+  entity_ref: string;
+  revision: number;
+  action: CommandRevisionAction;
+  changed_by: string | null;
+  changed_at: TimestampValue;
+  restored_from: number | null;
+  changes: string;
+  commands: string;
+};
 
 type CommandRow = {
   id: string;
@@ -72,8 +87,10 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
       if (row.entity_uid === entityUid) return { removed: 0 };
       let removed = 0;
       if (row.entity_uid !== null && row.entity_uid !== undefined) {
+        const before = await readList(tx, entityRef);
         removed = await tx(COMMANDS).where({ entity_ref: entityRef }).delete();
         await bumpRevision(tx, entityRef, 'current', actor);
+        await recordRevision(tx, entityRef, before, 'rebind', actor);
       }
       await tx(LISTS)
         .where({ entity_ref: entityRef })
@@ -91,9 +108,8 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
     const { entityRef, revision, commands, actor } = options;
     return this.db.transaction(async tx => {
       await bumpRevision(tx, entityRef, revision, actor);
-      const existing = new Map(
-        (await readList(tx, entityRef)).commands.map(c => [c.id, c]),
-      );
+      const previous = await readList(tx, entityRef);
+      const existing = new Map(previous.commands.map(c => [c.id, c]));
       const now = new Date().toISOString();
       const seen = new Set<string>();
       const rows = commands.map((input, position) => {
@@ -136,7 +152,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
         );
       });
       await rewriteCommands(tx, entityRef, rows);
-      return readList(tx, entityRef);
+      return recordRevision(tx, entityRef, previous, 'replace', actor);
     });
   }
 
@@ -181,7 +197,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
           list.commands.length,
         ),
       );
-      const after = await readList(tx, entityRef);
+      const after = await recordRevision(tx, entityRef, list, 'append', actor);
       return {
         command: after.commands.find(c => c.id === id)!,
         created: true,
@@ -209,9 +225,106 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
         entityRef,
         rest.map((c, position) => toRow(entityRef, c, position)),
       );
-      return readList(tx, entityRef);
+      return recordRevision(tx, entityRef, list, 'delete', actor);
     });
   }
+
+  async listRevisions(
+    entityRef: string,
+    options: { limit: number; before?: number },
+  ): Promise<{ revisions: CommandRevision[]; more: boolean }> {
+    const rows: RevisionRow[] = await this.db(REVISIONS)
+      .where({ entity_ref: entityRef })
+      .modify(query => {
+        if (options.before !== undefined) {
+          query.where('revision', '<', options.before);
+        }
+      })
+      .orderBy('revision', 'desc')
+      .limit(options.limit + 1);
+    return {
+      revisions: rows.slice(0, options.limit).map(fromRevisionRow),
+      more: rows.length > options.limit,
+    };
+  }
+
+  async restoreRevision(options: {
+    entityRef: string;
+    revision: number;
+    from: number;
+    actor: string;
+  }): Promise<StoredCommandList> {
+    const { entityRef, revision, from, actor } = options;
+    return this.db.transaction(async tx => {
+      await bumpRevision(tx, entityRef, revision, actor);
+      const source: RevisionRow | undefined = await tx(REVISIONS)
+        .where({ entity_ref: entityRef, revision: from })
+        .first();
+      if (!source) {
+        throw new NotFoundError(`${entityRef} has no revision ${from}`);
+      }
+      const before = await readList(tx, entityRef);
+      const current = new Map(before.commands.map(c => [c.id, c]));
+      const now = new Date().toISOString();
+      const restored: ReleaseCommand[] = JSON.parse(source.commands);
+      await rewriteCommands(
+        tx,
+        entityRef,
+        restored.map((command, position) => {
+          const kept = current.get(command.id);
+          return toRow(
+            entityRef,
+            kept && sameCommandSettings(kept, command)
+              ? kept
+              : { ...command, updatedBy: actor, updatedAt: now },
+            position,
+          );
+        }),
+      );
+      return recordRevision(tx, entityRef, before, 'restore', actor, from);
+    });
+  }
+}
+
+/**
+ * Keeps the list as the write in `tx` left it as a new revision, with what
+ * changed since `before`; returns the list.
+ */
+async function recordRevision(
+  tx: Knex.Transaction,
+  entityRef: string,
+  before: StoredCommandList,
+  action: CommandRevisionAction,
+  actor: string,
+  restoredFrom: number | null = null,
+): Promise<StoredCommandList> {
+  const after = await readList(tx, entityRef);
+  await tx(REVISIONS).insert({
+    entity_ref: entityRef,
+    revision: after.revision,
+    action,
+    changed_by: actor,
+    changed_at: new Date(),
+    restored_from: restoredFrom,
+    changes: JSON.stringify(
+      describeCommandChanges(before.commands, after.commands),
+    ),
+    commands: JSON.stringify(after.commands),
+  } satisfies RevisionRow);
+  return after;
+}
+
+function fromRevisionRow(row: RevisionRow): CommandRevision {
+  return {
+    entityRef: row.entity_ref,
+    revision: Number(row.revision),
+    action: row.action,
+    changedBy: row.changed_by,
+    changedAt: toIsoString(row.changed_at),
+    restoredFrom: row.restored_from === null ? null : Number(row.restored_from),
+    changes: JSON.parse(row.changes),
+    commands: JSON.parse(row.commands),
+  };
 }
 
 /**

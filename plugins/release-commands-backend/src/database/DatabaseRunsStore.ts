@@ -36,6 +36,7 @@ type RunRow = {
   image: string;
   image_id: string | null;
   image_digest: string | null;
+  commands_revision?: number | null;
   status: RunStatus;
   trigger: RunTrigger;
   triggered_by: string;
@@ -110,6 +111,7 @@ export class DatabaseRunsStore implements RunsStore {
           reason: null,
           active_key: activeKey(run.entityRef, run.environment),
           owner_instance: run.ownerInstance,
+          commands_revision: run.commandsRevision ?? null,
           heartbeat_at: await databaseNow(tx),
           created_at: now,
         });
@@ -625,6 +627,10 @@ function fromRunRow(row: RunRow, steps: RunStep[]): ReleaseCommandRun {
     image: row.image,
     imageId: row.image_id ?? null,
     imageDigest: row.image_digest ?? null,
+    commandsRevision:
+      row.commands_revision === null || row.commands_revision === undefined
+        ? null
+        : Number(row.commands_revision),
     status: row.status,
     trigger: row.trigger,
     triggeredBy: row.triggered_by,

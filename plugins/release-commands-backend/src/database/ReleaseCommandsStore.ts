@@ -1,5 +1,6 @@
 import {
   CommandInput,
+  CommandRevision,
   CommandSource,
   ReleaseCommand,
 } from '@release-commands/backstage-plugin-release-commands-common';
@@ -75,6 +76,29 @@ export interface ReleaseCommandsStore {
   deleteCommand(options: {
     entityRef: string;
     id: string;
+    actor: string;
+  }): Promise<StoredCommandList>;
+
+  /**
+   * The entity's revisions, newest first: each write kept with who made it,
+   * when, what it changed and the whole list after it. `before` pages on
+   * from a revision (exclusive).
+   */
+  listRevisions(
+    entityRef: string,
+    options: { limit: number; before?: number },
+  ): Promise<{ revisions: CommandRevision[]; more: boolean }>;
+
+  /**
+   * Brings back the commands of revision `from` (their ids, sources and
+   * settings) as a new revision. Throws ConflictError when `revision` is
+   * not the current one, NotFoundError when `from` is not one of the
+   * entity's revisions.
+   */
+  restoreRevision(options: {
+    entityRef: string;
+    revision: number;
+    from: number;
     actor: string;
   }): Promise<StoredCommandList>;
 }

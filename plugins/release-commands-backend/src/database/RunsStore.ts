@@ -16,6 +16,8 @@ export type NewRun = {
   triggeredBy: string;
   envKeys: string[];
   ownerInstance: string;
+  /** The revision of the entity's list the steps were taken from. */
+  commandsRevision?: number;
   steps: Array<{
     label: string;
     command: string;

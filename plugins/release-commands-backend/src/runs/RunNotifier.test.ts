@@ -11,6 +11,7 @@ const RUN: ReleaseCommandRun = {
   image: 'registry.example.com/shop:1.4.2',
   imageId: 'sha256:abc',
   imageDigest: null,
+  commandsRevision: 3,
   status: 'failed',
   trigger: 'pipeline',
   triggeredBy: 'external:ci',

@@ -187,6 +187,7 @@ export class RunOrchestrator {
           triggeredBy: request.actor,
           envKeys: Object.keys(request.env).sort(),
           ownerInstance: this.instanceId,
+          commandsRevision: list.revision,
           steps: list.commands
             .filter(command => command.enabled)
             .map(command => ({

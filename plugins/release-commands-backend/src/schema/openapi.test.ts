@@ -215,6 +215,36 @@ describe('openapi.yaml', () => {
       await api.get('/entities/k~nd/default/shop/commands'),
     );
 
+    // The history, and a restore from it: fresh, stale, unknown.
+    const history = `${list}/history`;
+    const restore = `${list}/history/{revision}/restore`;
+    const revisions = await api.get(`${shop}/history?limit=2`);
+    expect(revisions.body.revisions).toHaveLength(2);
+    expectDocumented('get', history, revisions);
+    expectDocumented(
+      'get',
+      history,
+      await api.get(`${shop}/history?cursor=${revisions.body.nextCursor}`),
+    );
+    expectDocumented('get', history, await api.get(`${shop}/history?limit=0`));
+    const current = deleted.body.revision;
+    const restored = await api.post(`${shop}/history/1/restore`, {
+      revision: current,
+    });
+    expect(restored.status).toBe(200);
+    expectDocumented('post', restore, restored);
+    for (const [from, revision] of [
+      [1, current],
+      [99, current + 1],
+      ['one', current + 1],
+    ]) {
+      expectDocumented(
+        'post',
+        restore,
+        await api.post(`${shop}/history/${from}/restore`, { revision }),
+      );
+    }
+
     const none = mockCredentials.none.header();
     expectDocumented(
       'get',
@@ -240,6 +270,11 @@ describe('openapi.yaml', () => {
       await denied.post(shop, { label: 'x', command: 'x' }),
     );
     expectDocumented('delete', one, await denied.del(`${shop}/x`));
+    expectDocumented(
+      'get',
+      `${list}/history`,
+      await denied.get(`${shop}/history`),
+    );
   });
 
   it('describes every response of the runs API, with a real Docker engine', async () => {

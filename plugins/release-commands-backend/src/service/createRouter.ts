@@ -5,21 +5,25 @@ import {
 } from '@backstage/backend-plugin-api';
 import {
   appendCommandRequestSchema,
+  CommandRevisionPage,
+  describeCommandChanges,
+  listRevisionsQuerySchema,
   releaseCommandPresets,
   releaseCommandsReadPermission,
   releaseCommandsUpdatePermission,
   replaceCommandsRequestSchema,
+  restoreRevisionRequestSchema,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
 import Router from 'express-promise-router';
+import { z } from 'zod';
 import {
   ReleaseCommandsStore,
   StoredCommandList,
 } from '../database/ReleaseCommandsStore';
 import { audited } from './audited';
 import { createRunsRouter, RunsRouterOptions } from './createRunsRouter';
-import { describeCommandChanges } from './describeCommandChanges';
 import { EntityAccess } from './EntityAccess';
 import { jsonBody } from './jsonBody';
 import { KnownEntities } from './KnownEntities';
@@ -185,6 +189,74 @@ export async function createRouter(
     );
     res.json(toResponse(list));
   });
+
+  router.get(`${COMMANDS_PATH}/history`, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    const { credentials, actor } = await access.authorize(
+      req,
+      releaseCommandsReadPermission,
+      entityRef,
+    );
+    await known.require(credentials, entityRef, actor);
+    const query = parseRequest(listRevisionsQuerySchema, req.query, 'query');
+    const { revisions, more } = await store.listRevisions(entityRef, {
+      limit: query.limit ?? 20,
+      before: query.cursor === undefined ? undefined : Number(query.cursor),
+    });
+    const page: CommandRevisionPage = { revisions };
+    if (more)
+      page.nextCursor = String(revisions[revisions.length - 1].revision);
+    res.json(page);
+  });
+
+  router.post(
+    `${COMMANDS_PATH}/history/:revision/restore`,
+    async (req, res) => {
+      const entityRef = entityRefFromPath(req);
+      const { credentials, actor } = await access.authorize(
+        req,
+        releaseCommandsUpdatePermission,
+        entityRef,
+      );
+      await known.require(credentials, entityRef, actor);
+      const { from } = parseRequest(
+        z.object({ from: z.coerce.number().int().min(1) }),
+        { from: req.params.revision },
+        'path',
+      );
+      const body = parseRequest(restoreRevisionRequestSchema, req.body, 'body');
+      const list = await audited(
+        auditor,
+        req,
+        {
+          eventId: 'commands-update',
+          meta: {
+            entityRef,
+            action: 'restore',
+            revision: body.revision,
+            restoredFrom: from,
+          },
+        },
+        async () => {
+          const before = await store.getCommands(entityRef);
+          const after = await store.restoreRevision({
+            entityRef,
+            revision: body.revision,
+            from,
+            actor,
+          });
+          return {
+            result: after,
+            meta: {
+              revision: after.revision,
+              changes: describeCommandChanges(before.commands, after.commands),
+            },
+          };
+        },
+      );
+      res.json(toResponse(list));
+    },
+  );
 
   return router;
 }

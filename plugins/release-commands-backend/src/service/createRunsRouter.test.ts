@@ -116,10 +116,13 @@ describe.each(ids)('runs API on %p with a real Docker engine', databaseId => {
     const created = await api
       .post(`${SHOP}/runs`, { image, environment: 'production' })
       .expect(202);
+    const { body: list } = await api.get(`${SHOP}/commands`).expect(200);
     expect(created.body).toMatchObject({
       entityRef: 'component:default/shop',
       image,
       environment: 'production',
+      // The revision of the list its steps were taken from.
+      commandsRevision: list.revision,
       trigger: 'manual',
       triggeredBy: 'user:default/ada',
       steps: [
