@@ -220,6 +220,24 @@ it('2. edits the commands: adds the security check, reorders, saves, and finds t
       { ...FIX_TREE, source: 'api', enabled: true },
     ]);
     await s.screenshot(page);
+
+    // The history: the save on top, by the guest, after the declared ones.
+    await page.getByRole('link', { name: 'History' }).click();
+    const revisions = page.getByRole('table', {
+      name: 'Revisions of the release commands',
+    });
+    const newest = revisions
+      .getByRole('row')
+      .filter({ hasText: `${stored.revision} (current)` });
+    await newest.getByText('Saved the list').waitFor();
+    await newest.getByText('user:default/guest').waitFor();
+    await newest.getByText(`added ${SECURITY.label}`).waitFor();
+    await revisions
+      .getByRole('row')
+      .filter({ hasText: 'Added a command' })
+      .first()
+      .waitFor();
+    await s.screenshot(page, 'history');
   });
 });
 

@@ -1,5 +1,8 @@
 import { ResponseError } from '@backstage/errors';
 import {
+  CommandRevision,
+  CommandRevisionAction,
+  describeCommandChanges,
   ReleaseCommand,
   ReleaseCommandList,
   ReleaseCommandRun,
@@ -10,6 +13,8 @@ import { ReleaseCommandsApi } from '../api/ReleaseCommandsApi';
 
 export const ENTITY_REF = 'component:default/demo-shop';
 const NOW = '2026-03-01T10:00:00.000Z';
+/** Who the fake's writes are made by: the test app's user. */
+const USER = 'user:default/guest';
 
 /** A refusal as the client throws it for a backend error response. */
 export function httpError(
@@ -36,9 +41,9 @@ export function aCommand(overrides: Partial<ReleaseCommand>): ReleaseCommand {
     source: 'user',
     enabled: true,
     timeoutSeconds: null,
-    createdBy: 'user:default/guest',
+    createdBy: USER,
     createdAt: NOW,
-    updatedBy: 'user:default/guest',
+    updatedBy: USER,
     updatedAt: NOW,
     ...overrides,
   };
@@ -83,6 +88,7 @@ export function aRun(overrides: Partial<ReleaseCommandRun>): ReleaseCommandRun {
     imageId:
       'sha256:d0a1c39d6edf1f1a4f0cbb3e5e55e3b1e0c6f5d6a7b8c9d0e1f2a3b4c5d6e7f8',
     imageDigest: null,
+    commandsRevision: 1,
     status: 'succeeded',
     trigger: 'pipeline',
     triggeredBy: 'plugin:ci',
@@ -104,12 +110,15 @@ const SHELL_BUILTINS = ['echo', 'true', 'false', 'cd', 'test'];
 
 /**
  * An in-memory backend for one entity: it keeps revisions (and answers a
- * stale one with 409, as the real one does) and runs. Every method is a
- * jest mock, so tests can look at calls or replace an implementation.
+ * stale one with 409, as the real one does), the history of its writes,
+ * and runs. Every method is a jest mock, so tests can look at calls or
+ * replace an implementation.
  */
 export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
   list: ReleaseCommandList;
   runs: ReleaseCommandRun[];
+  /** Every write since the fake was made, oldest first. */
+  revisions: CommandRevision[] = [];
   /** What the backend says of how long runs are kept: 90 days by default. */
   retentionSeconds: number | null;
   /** Executables the image of a check does not have: each is a problem. */
@@ -135,7 +144,50 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
 
   /** Someone else saves in another tab. */
   changeBehindTheUsersBack(list: Partial<ReleaseCommandList>) {
-    this.list = { ...this.list, ...list, revision: this.list.revision + 1 };
+    this.write('replace', list.commands ?? this.list.commands, {
+      changedBy: 'user:default/someone-else',
+      list,
+    });
+  }
+
+  /** Like the backend: a write names the revision it read. */
+  private async checkRevision(revision: number) {
+    if (revision !== this.list.revision) {
+      throw await httpError(
+        409,
+        `The commands are at revision ${this.list.revision}, not ${revision}: reload and try again`,
+      );
+    }
+  }
+
+  /** Makes the next revision and keeps it in the history. */
+  private write(
+    action: CommandRevisionAction,
+    commands: ReleaseCommand[],
+    options: {
+      changedBy?: string;
+      restoredFrom?: number;
+      list?: Partial<ReleaseCommandList>;
+    } = {},
+  ): ReleaseCommandList {
+    const before = this.list.commands;
+    this.list = {
+      ...this.list,
+      ...options.list,
+      revision: this.list.revision + 1,
+      commands,
+    };
+    this.revisions.push({
+      entityRef: this.list.entityRef,
+      revision: this.list.revision,
+      action,
+      changedBy: options.changedBy ?? USER,
+      changedAt: NOW,
+      restoredFrom: options.restoredFrom ?? null,
+      changes: describeCommandChanges(before, commands),
+      commands: clone(commands),
+    });
+    return clone(this.list);
   }
 
   getCommands = jest.fn(async (_entityRef: string) => clone(this.list));
@@ -145,12 +197,7 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
       _entityRef: string,
       body: Parameters<ReleaseCommandsApi['replaceCommands']>[1],
     ) => {
-      if (body.revision !== this.list.revision) {
-        throw await httpError(
-          409,
-          `The commands are at revision ${this.list.revision}, not ${body.revision}: reload and try again`,
-        );
-      }
+      await this.checkRevision(body.revision);
       const commands = body.commands.map(input => {
         const existing = this.list.commands.find(c => c.id === input.id);
         return aCommand({
@@ -168,8 +215,7 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
           timeoutSeconds: input.timeoutSeconds ?? null,
         });
       });
-      this.list = { ...this.list, revision: this.list.revision + 1, commands };
-      return clone(this.list);
+      return this.write('replace', commands);
     },
   );
 
@@ -177,14 +223,43 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
     throw new Error('appendCommand is not used by the tab');
   });
 
-  deleteCommand = jest.fn(async (_entityRef: string, id: string) => {
-    this.list = {
-      ...this.list,
-      revision: this.list.revision + 1,
-      commands: this.list.commands.filter(c => c.id !== id),
-    };
-    return clone(this.list);
-  });
+  deleteCommand = jest.fn(async (_entityRef: string, id: string) =>
+    this.write(
+      'delete',
+      this.list.commands.filter(c => c.id !== id),
+    ),
+  );
+
+  /** Newest first, paged like the runs. */
+  listRevisions = jest.fn(
+    async (
+      _entityRef: string,
+      options: { limit?: number; cursor?: string } = {},
+    ) => {
+      const newestFirst = [...this.revisions].reverse();
+      const start = options.cursor ? Number(options.cursor) : 0;
+      const end = start + (options.limit ?? 20);
+      return {
+        revisions: clone(newestFirst.slice(start, end)),
+        ...(end < newestFirst.length ? { nextCursor: String(end) } : {}),
+      };
+    },
+  );
+
+  restoreRevision = jest.fn(
+    async (
+      _entityRef: string,
+      from: number,
+      body: Parameters<ReleaseCommandsApi['restoreRevision']>[2],
+    ) => {
+      const restored = this.revisions.find(r => r.revision === from);
+      if (!restored) throw await httpError(404, `No revision ${from}`);
+      await this.checkRevision(body.revision);
+      return this.write('restore', clone(restored.commands), {
+        restoredFrom: from,
+      });
+    },
+  );
 
   getPresets = jest.fn(async () => []);
 

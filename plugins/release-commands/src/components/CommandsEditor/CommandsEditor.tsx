@@ -11,7 +11,11 @@ import { CommandsEditorContent } from './CommandsEditorContent';
  * The entity's release commands: loads the list and the update permission,
  * then shows the editor (or the list alone, without the permission).
  */
-export function CommandsEditor(props: { entityRef: string }) {
+export function CommandsEditor(props: {
+  entityRef: string;
+  /** Where the history of the commands is shown, if the page has it. */
+  historyHref?: string;
+}) {
   const { entityRef } = props;
   const api = useApi(releaseCommandsApiRef);
   const permission = usePermission({
@@ -44,6 +48,7 @@ export function CommandsEditor(props: { entityRef: string }) {
   return (
     <CommandsEditorContent
       entityRef={entityRef}
+      historyHref={props.historyHref}
       list={loaded.value}
       editable={permission.allowed}
       permissionKnown={!permission.loading}

@@ -9,11 +9,13 @@ import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
 import AddIcon from '@material-ui/icons/Add';
+import HistoryIcon from '@material-ui/icons/History';
 import Alert from '@material-ui/lab/Alert';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
 import { responseStatus } from '../../lib/errors';
 import { ConfirmDialog } from '../ConfirmDialog/ConfirmDialog';
+import { IconLink } from '../IconLink/IconLink';
 import { CommandDialog } from './CommandDialog';
 import { NoCommandsYet } from './NoCommandsYet';
 import { CommandsList } from './CommandsList';
@@ -71,6 +73,7 @@ type FocusTarget = { key: string; direction: 'up' | 'down' };
  */
 export function CommandsEditorContent(props: {
   entityRef: string;
+  historyHref?: string;
   list: ReleaseCommandList;
   editable: boolean;
   /** False while the permission is being checked: no notice flashes by. */
@@ -172,11 +175,22 @@ export function CommandsEditorContent(props: {
     </Button>
   );
 
+  const historyLink = props.historyHref && (
+    <IconLink to={props.historyHref} icon={<HistoryIcon fontSize="small" />}>
+      History
+    </IconLink>
+  );
+
   return (
     <InfoCard
       title="Release commands"
       subheader="Run in this order on every deploy, each in a fresh container from the new image. The first failure stops the deploy."
-      action={addButton}
+      action={
+        <Box display="flex" alignItems="center" gridGap={16}>
+          {historyLink}
+          {addButton}
+        </Box>
+      }
     >
       {!editable && props.permissionKnown && <ReadOnlyNotice />}
       {save.kind === 'conflict' && (

@@ -76,6 +76,21 @@ describe('EntityReleaseCommandsContent', () => {
     expect(await screen.findByText('Migrate database')).toBeInTheDocument();
   });
 
+  it('names the revision of the commands a run ran, linking to the history', async () => {
+    const api = new FakeReleaseCommandsApi({
+      runs: [aRun({ id: RUN_ID, commandsRevision: 3 })],
+    });
+    await renderTab(api, `/?run=${RUN_ID}`);
+
+    await userEvent.click(
+      await screen.findByRole('link', { name: 'revision 3' }),
+    );
+    expect(
+      await screen.findByText(/the history starts with the next change/),
+    ).toBeInTheDocument();
+    expect(api.listRevisions).toHaveBeenCalled();
+  });
+
   it('opens a run from the table', async () => {
     const api = new FakeReleaseCommandsApi({
       runs: [aRun({ id: RUN_ID, status: 'failed', reason: 'It failed' })],

@@ -24,6 +24,7 @@ import { responseStatus } from '../../lib/errors';
 import { elapsed, formatTime } from '../../lib/format';
 import { useRefreshWhile } from '../../lib/useRefreshWhile';
 import { ConfirmDialog } from '../ConfirmDialog/ConfirmDialog';
+import { IconLink } from '../IconLink/IconLink';
 import { LoadError } from '../LoadError/LoadError';
 import { RunLog } from '../RunLog/RunLog';
 import { RunStatusChip } from '../RunStatusChip/RunStatusChip';
@@ -48,7 +49,12 @@ const useStyles = makeStyles(theme => ({
  * One run: what it ran on, each step's result and the live log. Shown in
  * the tab for `?run=<id>`, the link the scaffolder action and the CLI print.
  */
-export function RunPage(props: { runId: string; allRunsHref: string }) {
+export function RunPage(props: {
+  runId: string;
+  allRunsHref: string;
+  /** Where the history of the commands is shown, if the page has it. */
+  historyHref?: string;
+}) {
   const { runId } = props;
   const api = useApi(releaseCommandsApiRef);
   const loaded = useAsyncRetry(() => api.getRun(runId), [api, runId]);
@@ -60,11 +66,12 @@ export function RunPage(props: { runId: string; allRunsHref: string }) {
 
   const back = (
     <Box mb={2}>
-      <Link to={props.allRunsHref}>
-        <Box display="inline-flex" alignItems="center" gridGap={4}>
-          <ArrowBackIcon fontSize="small" /> All release commands and runs
-        </Box>
-      </Link>
+      <IconLink
+        to={props.allRunsHref}
+        icon={<ArrowBackIcon fontSize="small" />}
+      >
+        All release commands and runs
+      </IconLink>
     </Box>
   );
 
@@ -94,7 +101,11 @@ export function RunPage(props: { runId: string; allRunsHref: string }) {
       {back}
       <Grid container spacing={3}>
         <Grid item xs={12}>
-          <RunSummary run={run} onChanged={retry} />
+          <RunSummary
+            run={run}
+            historyHref={props.historyHref}
+            onChanged={retry}
+          />
         </Grid>
         <Grid item xs={12}>
           <RunLog runId={runId} onEnd={retry} />
@@ -104,7 +115,11 @@ export function RunPage(props: { runId: string; allRunsHref: string }) {
   );
 }
 
-function RunSummary(props: { run: ReleaseCommandRun; onChanged: () => void }) {
+function RunSummary(props: {
+  run: ReleaseCommandRun;
+  historyHref?: string;
+  onChanged: () => void;
+}) {
   const { run, onChanged } = props;
   const classes = useStyles();
   const api = useApi(releaseCommandsApiRef);
@@ -209,6 +224,20 @@ function RunSummary(props: { run: ReleaseCommandRun; onChanged: () => void }) {
         )}
         <dt>Environment</dt>
         <dd>{run.environment}</dd>
+        {run.commandsRevision !== null && (
+          <>
+            <dt>Commands</dt>
+            <dd>
+              {props.historyHref ? (
+                <Link to={props.historyHref}>
+                  revision {run.commandsRevision}
+                </Link>
+              ) : (
+                `revision ${run.commandsRevision}`
+              )}
+            </dd>
+          </>
+        )}
         <dt>Triggered by</dt>
         <dd>
           {run.triggeredBy} ({run.trigger})
