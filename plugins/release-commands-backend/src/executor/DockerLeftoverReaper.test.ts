@@ -14,8 +14,16 @@ describe('DockerLeftoverReaper', () => {
     ({ docker, image } = engine);
   });
 
+  /**
+   * A reaper whose clock runs an hour ahead: what it finds expired, the
+   * reapers of other suites on the same engine, on the true clock, still
+   * leave alone.
+   */
   function createReaper() {
-    return new DockerLeftoverReaper(new DockerEngine(docker, 'test engine'));
+    return new DockerLeftoverReaper(
+      new DockerEngine(docker, 'test engine'),
+      () => Date.now() + 3600_000,
+    );
   }
 
   describe('removeLeftovers', () => {
@@ -37,16 +45,16 @@ describe('DockerLeftoverReaper', () => {
     }
 
     it('removes containers of dead runs and expired ones, and nothing else', async () => {
-      const later = new Date(Date.now() + 3600_000);
+      // Past the reaper's clock only (see createReaper).
+      const soon = new Date(Date.now() + 1800_000);
+      const later = new Date(Date.now() + 2 * 3600_000);
       const deadRun = engine.newRunId();
       const aliveRun = engine.newRunId();
       const expiredRun = engine.newRunId();
       const foreignRun = engine.newRunId();
       const dead = await createLabelled(ourLabels(deadRun, later));
       const alive = await createLabelled(ourLabels(aliveRun, later));
-      const expired = await createLabelled(
-        ourLabels(expiredRun, new Date(Date.now() - 1000)),
-      );
+      const expired = await createLabelled(ourLabels(expiredRun, soon));
       // Same run label, but not marked as ours.
       const foreign = await createLabelled({
         'org.release-commands.run': foreignRun,

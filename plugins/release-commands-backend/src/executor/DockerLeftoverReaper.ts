@@ -9,7 +9,11 @@ import { DockerEngine } from './DockerEngine';
  * are never touched.
  */
 export class DockerLeftoverReaper {
-  constructor(private readonly engine: DockerEngine) {}
+  constructor(
+    private readonly engine: DockerEngine,
+    /** The time expiries are compared with. */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * Removes our containers whose run is not alive, as `isAlive` says, or
@@ -35,7 +39,7 @@ export class DockerLeftoverReaper {
     for (const info of containers) {
       // An unparseable expiry counts as passed: the container is ours anyway.
       const expired = !(
-        Date.parse(info.Labels[CONTAINER_LABEL.expiresAt]) > Date.now()
+        Date.parse(info.Labels[CONTAINER_LABEL.expiresAt]) > this.now()
       );
       const runId = info.Labels[CONTAINER_LABEL.run];
       if (expired || !runId || !(await options.isAlive(runId))) {
