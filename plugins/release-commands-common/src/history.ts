@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageLimitSchema } from './runs';
 import { ReleaseCommand, sameCommandSettings } from './types';
 
 /**
@@ -83,12 +84,7 @@ export type CommandRevisionPage = {
 /** `GET .../commands/history` query. @public */
 export const listRevisionsQuerySchema = z
   .object({
-    limit: z.coerce
-      .number()
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(100, 'must be at most 100')
-      .optional(),
+    limit: pageLimitSchema.optional(),
     cursor: z
       .string()
       .regex(/^\d{1,9}$/, 'must be the nextCursor of the page before')

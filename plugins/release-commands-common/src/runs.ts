@@ -375,15 +375,17 @@ export type RunPlan = {
  */
 export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
 
+/** How many items a page of a list route holds (`limit`). @public */
+export const pageLimitSchema = z.coerce
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(100, 'must be at most 100');
+
 /** `GET .../runs` query. @public */
 export const listRunsQuerySchema = z
   .object({
-    limit: z.coerce
-      .number()
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(100, 'must be at most 100')
-      .optional(),
+    limit: pageLimitSchema.optional(),
     cursor: z.string().max(200).optional(),
   })
   .strict();

@@ -152,12 +152,13 @@ describe.each(ids)('DatabaseReleaseCommandsStore on %p', databaseId => {
 
   it('refuses ids of other entities or repeated ids, writing nothing', async () => {
     const { store } = await createStore();
-    const blog = await store.replaceCommands({
+    const { changes, ...blog } = await store.replaceCommands({
       entityRef: BLOG,
       revision: 0,
       actor: 'user:default/ada',
       commands: [{ label: 'Blog', command: 'true' }],
     });
+    expect(changes.added).toEqual(['Blog']);
     const foreignId = blog.commands[0].id;
     await expect(
       store.replaceCommands({

@@ -1,6 +1,7 @@
 import { DatabaseService } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
+  CommandChanges,
   CommandInput,
   CommandRevision,
   CommandRevisionAction,
@@ -20,6 +21,7 @@ import {
   NewCommand,
   ReleaseCommandsStore,
   StoredCommandList,
+  WrittenCommandList,
 } from './ReleaseCommandsStore';
 
 const LISTS = 'release_command_lists';
@@ -104,7 +106,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
     revision: number;
     commands: CommandInput[];
     actor: string;
-  }): Promise<StoredCommandList> {
+  }): Promise<WrittenCommandList> {
     const { entityRef, revision, commands, actor } = options;
     return this.db.transaction(async tx => {
       await bumpRevision(tx, entityRef, revision, actor);
@@ -152,7 +154,14 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
         );
       });
       await rewriteCommands(tx, entityRef, rows);
-      return recordRevision(tx, entityRef, previous, 'replace', actor);
+      const { list, changes } = await recordRevision(
+        tx,
+        entityRef,
+        previous,
+        'replace',
+        actor,
+      );
+      return { ...list, changes };
     });
   }
 
@@ -197,7 +206,13 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
           list.commands.length,
         ),
       );
-      const after = await recordRevision(tx, entityRef, list, 'append', actor);
+      const { list: after } = await recordRevision(
+        tx,
+        entityRef,
+        list,
+        'append',
+        actor,
+      );
       return {
         command: after.commands.find(c => c.id === id)!,
         created: true,
@@ -225,7 +240,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
         entityRef,
         rest.map((c, position) => toRow(entityRef, c, position)),
       );
-      return recordRevision(tx, entityRef, list, 'delete', actor);
+      return (await recordRevision(tx, entityRef, list, 'delete', actor)).list;
     });
   }
 
@@ -253,7 +268,7 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
     revision: number;
     from: number;
     actor: string;
-  }): Promise<StoredCommandList> {
+  }): Promise<WrittenCommandList> {
     const { entityRef, revision, from, actor } = options;
     return this.db.transaction(async tx => {
       await bumpRevision(tx, entityRef, revision, actor);
@@ -281,14 +296,22 @@ export class DatabaseReleaseCommandsStore implements ReleaseCommandsStore {
           );
         }),
       );
-      return recordRevision(tx, entityRef, before, 'restore', actor, from);
+      const { list, changes } = await recordRevision(
+        tx,
+        entityRef,
+        before,
+        'restore',
+        actor,
+        from,
+      );
+      return { ...list, changes };
     });
   }
 }
 
 /**
  * Keeps the list as the write in `tx` left it as a new revision, with what
- * changed since `before`; returns the list.
+ * changed since `before`; returns the list and those changes.
  */
 async function recordRevision(
   tx: Knex.Transaction,
@@ -297,8 +320,9 @@ async function recordRevision(
   action: CommandRevisionAction,
   actor: string,
   restoredFrom: number | null = null,
-): Promise<StoredCommandList> {
+): Promise<{ list: StoredCommandList; changes: CommandChanges }> {
   const after = await readList(tx, entityRef);
+  const changes = describeCommandChanges(before.commands, after.commands);
   await tx(REVISIONS).insert({
     entity_ref: entityRef,
     revision: after.revision,
@@ -306,12 +330,10 @@ async function recordRevision(
     changed_by: actor,
     changed_at: new Date(),
     restored_from: restoredFrom,
-    changes: JSON.stringify(
-      describeCommandChanges(before.commands, after.commands),
-    ),
+    changes: JSON.stringify(changes),
     commands: JSON.stringify(after.commands),
   } satisfies RevisionRow);
-  return after;
+  return { list: after, changes };
 }
 
 function fromRevisionRow(row: RevisionRow): CommandRevision {

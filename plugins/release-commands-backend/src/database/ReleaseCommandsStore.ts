@@ -1,4 +1,5 @@
 import {
+  CommandChanges,
   CommandInput,
   CommandRevision,
   CommandSource,
@@ -10,6 +11,11 @@ export type StoredCommandList = {
   entityRef: string;
   revision: number;
   commands: ReleaseCommand[];
+};
+
+/** The list after a write, with what the write changed (as its revision keeps it). */
+export type WrittenCommandList = StoredCommandList & {
+  changes: CommandChanges;
 };
 
 /** A command to append; `source` says who asked for it. */
@@ -60,7 +66,7 @@ export interface ReleaseCommandsStore {
     revision: number;
     commands: CommandInput[];
     actor: string;
-  }): Promise<StoredCommandList>;
+  }): Promise<WrittenCommandList>;
 
   /**
    * Appends a command unless one with the same source and command text exists
@@ -100,5 +106,5 @@ export interface ReleaseCommandsStore {
     revision: number;
     from: number;
     actor: string;
-  }): Promise<StoredCommandList>;
+  }): Promise<WrittenCommandList>;
 }

@@ -6,7 +6,6 @@ import {
 import {
   appendCommandRequestSchema,
   CommandRevisionPage,
-  describeCommandChanges,
   listRevisionsQuerySchema,
   releaseCommandPresets,
   releaseCommandsReadPermission,
@@ -112,19 +111,12 @@ export async function createRouter(
         meta: { entityRef, action: 'replace', revision: body.revision },
       },
       async () => {
-        const before = await store.getCommands(entityRef);
-        const after = await store.replaceCommands({
+        const { changes, ...after } = await store.replaceCommands({
           entityRef,
           actor,
           ...body,
         });
-        return {
-          result: after,
-          meta: {
-            revision: after.revision,
-            changes: describeCommandChanges(before.commands, after.commands),
-          },
-        };
+        return { result: after, meta: { revision: after.revision, changes } };
       },
     );
     res.json(toResponse(list));
@@ -238,20 +230,13 @@ export async function createRouter(
           },
         },
         async () => {
-          const before = await store.getCommands(entityRef);
-          const after = await store.restoreRevision({
+          const { changes, ...after } = await store.restoreRevision({
             entityRef,
             revision: body.revision,
             from,
             actor,
           });
-          return {
-            result: after,
-            meta: {
-              revision: after.revision,
-              changes: describeCommandChanges(before.commands, after.commands),
-            },
-          };
+          return { result: after, meta: { revision: after.revision, changes } };
         },
       );
       res.json(toResponse(list));
