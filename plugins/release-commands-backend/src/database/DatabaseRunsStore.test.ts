@@ -342,6 +342,8 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     });
   });
 
+  // Waits for the lapse of a 3.2 s lock on a clock that may count whole
+  // seconds: more than Jest's default 5 s under load.
   it('lets the lock of an interrupted run lapse when its command would have timed out', async () => {
     const { store } = await createStore();
     const run = await store.createRun(
@@ -367,7 +369,7 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     await expect(store.createRun(newRun())).resolves.toMatchObject({
       status: 'queued',
     });
-  });
+  }, 45_000);
 
   it('refuses a run when the queue check throws, writing nothing', async () => {
     const { store } = await createStore();
