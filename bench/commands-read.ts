@@ -17,6 +17,7 @@ import path from 'node:path';
 import { DatabaseReleaseCommandsStore } from '../plugins/release-commands-backend/src/database/DatabaseReleaseCommandsStore';
 import { DatabaseRunLogStore } from '../plugins/release-commands-backend/src/database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from '../plugins/release-commands-backend/src/database/DatabaseRunsStore';
+import { RepositoryDeclarations } from '../plugins/release-commands-backend/src/declarations/RepositoryDeclarations';
 import { DockerExecutor } from '../plugins/release-commands-backend/src/executor/DockerExecutor';
 import { ImagePolicy } from '../plugins/release-commands-backend/src/runs/ImagePolicy';
 import { RunEvents } from '../plugins/release-commands-backend/src/runs/RunEvents';
@@ -27,6 +28,11 @@ import { createRouter } from '../plugins/release-commands-backend/src/service/cr
 const ENTITIES = 10_000;
 const COMMANDS_PER_ENTITY = 5;
 const REQUESTS = 3_000;
+
+// This bench's entities declare no commands: nothing is read.
+const unsupported = async (): Promise<never> => {
+  throw new Error('not read in this benchmark');
+};
 
 async function load(knex: Knex) {
   const now = new Date();
@@ -112,6 +118,14 @@ async function measure(name: string, knex: Knex) {
         retentionSeconds: null,
         // This bench reads commands and starts no run.
         imagePolicy: new ImagePolicy([]),
+        declarations: new RepositoryDeclarations({
+          urlReader: {
+            readUrl: unsupported,
+            readTree: unsupported,
+            search: unsupported,
+          },
+          config: new ConfigReader({}),
+        }),
       },
       httpAuth: allowAll,
       permissions: allowAll,

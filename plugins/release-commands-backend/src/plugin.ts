@@ -19,6 +19,7 @@ import {
   createDockerClient,
   describeDockerHost,
 } from './docker/createDockerClient';
+import { RepositoryDeclarations } from './declarations/RepositoryDeclarations';
 import { DockerExecutor } from './executor/DockerExecutor';
 import { readRunRetention } from './runs/readRunRetention';
 import { RunCleaner } from './runs/RunCleaner';
@@ -65,6 +66,7 @@ export const releaseCommandsPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         scheduler: coreServices.scheduler,
+        urlReader: coreServices.urlReader,
         catalog: catalogServiceRef,
         instanceMetadata: coreServices.rootInstanceMetadata,
         notifications: notificationService,
@@ -124,6 +126,10 @@ export const releaseCommandsPlugin = createBackendPlugin({
               retentionSeconds:
                 retentionMs === null ? null : retentionMs / 1000,
               imagePolicy,
+              declarations: new RepositoryDeclarations({
+                urlReader: deps.urlReader,
+                config,
+              }),
             },
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,

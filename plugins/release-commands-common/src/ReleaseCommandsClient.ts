@@ -16,6 +16,7 @@ import {
 } from './types';
 import { AppendCommandRequest, ReplaceCommandsRequest } from './schemas';
 import { CommandRevisionPage, RestoreRevisionRequest } from './history';
+import { CommandDeclarations } from './declarations';
 
 /**
  * Where the API is and how to call it: the frontend passes its discovery and
@@ -91,6 +92,14 @@ export class ReleaseCommandsClient {
       `${entityPath(entityRef)}/commands/${encodeURIComponent(id)}`,
       { method: 'DELETE' },
     );
+  }
+
+  /**
+   * The commands the entity's repository declares now, and what the image
+   * of its newest run with image-declared commands declared.
+   */
+  async getDeclaredCommands(entityRef: string): Promise<CommandDeclarations> {
+    return this.json(`${entityPath(entityRef)}/commands/declared`);
   }
 
   /** A page of the entity's revisions (every write to its list), newest first. */

@@ -13,6 +13,7 @@ export * from './presets';
 export * from './runs';
 export * from './pageUrl';
 export * from './history';
+export * from './declarations';
 export * from './ReleaseCommandsClient';
 export * from './followRunLog';
 export * from './formatting';

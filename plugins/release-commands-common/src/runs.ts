@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { RELEASE_COMMAND_ENV_VAR } from './constants';
+import { DeclaredCommandSource } from './declarations';
+import { CommandSource } from './types';
 
 /**
  * Where a run is in its life. `queued` and `running` are active; the others
@@ -59,14 +61,30 @@ export type StepStatus =
 export type RunTrigger = 'manual' | 'pipeline' | 'template';
 
 /**
+ * Where a step's command came from: the tab's list (with the source each
+ * command has there), or a declaration of the repository or the image.
+ *
+ * @public
+ */
+export type StepSource = CommandSource | DeclaredCommandSource;
+
+/**
  * One command of a run: a snapshot taken when the run was created, so later
- * edits to the entity's list do not change what a run did.
+ * edits to the entity's list do not change what a run did. The image's
+ * declared commands join when the image is resolved, before step 1.
  *
  * @public
  */
 export type RunStep = {
   position: number;
   label: string;
+  /** Null for runs from before sources were recorded. */
+  source: StepSource | null;
+  /**
+   * For a declared command, the file or image that declared it and which
+   * version of it, as a `CommandDeclaration` says.
+   */
+  declaredIn?: { location: string; revision: string | null };
   /** Empty when `commandHidden`. */
   command: string;
   /**

@@ -35,6 +35,13 @@ export type PreparedImage = {
   id?: string;
   /** The repository digest the registry serves it by (`name@sha256:...`), when known. */
   digest?: string;
+  /**
+   * The image's labels (its configuration's `Labels`), where the run reads
+   * the commands the image declares. Undefined when the executor cannot
+   * read them: the run then says that an image's declared commands are not
+   * run by this executor.
+   */
+  labels?: Record<string, string>;
 };
 
 /**

@@ -6,6 +6,7 @@ import {
   RunStatus,
   RunStep,
   RunTrigger,
+  StepSource,
   StepStatus,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { Knex } from 'knex';
@@ -15,6 +16,7 @@ import { migratedClient } from './migrateDatabase';
 import {
   CancelOutcome,
   NewRun,
+  NewStep,
   QueuedCounts,
   RunsStore,
   StepOutcome,
@@ -59,6 +61,9 @@ type StepRow = {
   label: string;
   command: string;
   timeout_seconds: number;
+  source: StepSource | null;
+  declared_in: string | null;
+  declared_revision: string | null;
   status: StepStatus;
   exit_code: number | null;
   oom_killed: boolean | number;
@@ -84,7 +89,7 @@ export class DatabaseRunsStore implements RunsStore {
     const now = nextCreationTime();
     try {
       await this.db.transaction(async tx => {
-        if (options.checkQueue) {
+        if (options.checkQueue && !run.failure) {
           // Counted under the scheduler's lock, so that concurrent deploys
           // cannot all pass the same count.
           await lockRows(tx, tx(SCHEDULER).where({ id: 1 }).first('id'));
@@ -104,29 +109,26 @@ export class DatabaseRunsStore implements RunsStore {
           entity_ref: run.entityRef,
           environment: run.environment,
           image: run.image,
-          status: 'queued',
+          status: run.failure ? 'failed' : 'queued',
           trigger: run.trigger,
           triggered_by: run.triggeredBy,
           env_keys: JSON.stringify(run.envKeys),
-          reason: null,
-          active_key: activeKey(run.entityRef, run.environment),
+          reason: run.failure ?? null,
+          active_key: run.failure
+            ? null
+            : activeKey(run.entityRef, run.environment),
+          finished_at: run.failure ? now : null,
           owner_instance: run.ownerInstance,
           commands_revision: run.commandsRevision ?? null,
           heartbeat_at: await databaseNow(tx),
           created_at: now,
         });
-        const steps = run.steps.map((step, position) => ({
-          run_id: run.id,
-          position,
-          label: step.label,
-          command: step.command,
-          timeout_seconds: step.timeoutSeconds,
-          status: 'pending',
-          oom_killed: false,
-        }));
-        for (let i = 0; i < steps.length; i += INSERT_BATCH) {
-          await tx(STEPS).insert(steps.slice(i, i + INSERT_BATCH));
-        }
+        await insertSteps(
+          tx,
+          run.id,
+          run.steps,
+          run.failure ? 'skipped' : 'pending',
+        );
       });
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
@@ -250,6 +252,24 @@ export class DatabaseRunsStore implements RunsStore {
     await this.db(RUNS)
       .where({ id: runId, status: 'running' })
       .update({ image_id: image.id, image_digest: image.digest });
+  }
+
+  async replacePendingSteps(runId: string, steps: NewStep[]): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const run = await lockRows(
+        tx,
+        tx<RunRow>(RUNS).where({ id: runId, status: 'running' }).first('id'),
+      );
+      if (!run) return false;
+      const [started] = await tx(STEPS)
+        .where({ run_id: runId })
+        .whereNot({ status: 'pending' })
+        .count({ count: '*' });
+      if (Number(started.count) > 0) return false;
+      await tx(STEPS).where({ run_id: runId }).delete();
+      await insertSteps(tx, runId, steps);
+      return true;
+    });
   }
 
   async setStepWorkload(
@@ -518,6 +538,30 @@ export class DatabaseRunsStore implements RunsStore {
   }
 }
 
+/** Inserts a run's steps, numbered in the order given. */
+async function insertSteps(
+  tx: Knex.Transaction,
+  runId: string,
+  steps: NewStep[],
+  status: StepStatus = 'pending',
+): Promise<void> {
+  const rows = steps.map((step, position) => ({
+    run_id: runId,
+    position,
+    label: step.label,
+    command: step.command,
+    timeout_seconds: step.timeoutSeconds,
+    source: step.source ?? null,
+    declared_in: step.declaredIn?.location ?? null,
+    declared_revision: step.declaredIn?.revision ?? null,
+    status,
+    oom_killed: false,
+  }));
+  for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+    await tx(STEPS).insert(rows.slice(i, i + INSERT_BATCH));
+  }
+}
+
 /**
  * Ends a run that is still active: its running step takes `runningStep`, its
  * pending steps become skipped, and the entity's lock is released, or kept
@@ -649,6 +693,13 @@ function fromStepRow(row: StepRow): RunStep {
   return {
     position: Number(row.position),
     label: row.label,
+    source: row.source,
+    ...(row.declared_in !== null && {
+      declaredIn: {
+        location: row.declared_in,
+        revision: row.declared_revision,
+      },
+    }),
     command: row.command,
     timeoutSeconds: Number(row.timeout_seconds),
     status: row.status,

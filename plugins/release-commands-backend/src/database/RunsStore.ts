@@ -2,6 +2,7 @@ import {
   ReleaseCommandRun,
   ReleaseCommandRunPage,
   RunStatus,
+  RunStep,
   RunTrigger,
   StepStatus,
 } from '@release-commands/backstage-plugin-release-commands-common';
@@ -18,12 +19,18 @@ export type NewRun = {
   ownerInstance: string;
   /** The revision of the entity's list the steps were taken from. */
   commandsRevision?: number;
-  steps: Array<{
-    label: string;
-    command: string;
-    timeoutSeconds: number;
-  }>;
+  steps: NewStep[];
+  /**
+   * Set for a run that fails before step 1 (a declaration of its commands
+   * cannot be used): it is stored ended, failed with this reason, its steps
+   * skipped, without taking the entity's lock or counting as queued.
+   */
+  failure?: string;
 };
+
+/** A step as a run snapshots it; without a source, it is recorded as unknown. */
+export type NewStep = Pick<RunStep, 'label' | 'command' | 'timeoutSeconds'> &
+  Partial<Pick<RunStep, 'source' | 'declaredIn'>>;
 
 /** A page of runs as stored; the API adds how long runs are kept. */
 export type StoredRunPage = Omit<ReleaseCommandRunPage, 'retentionSeconds'>;
@@ -104,6 +111,13 @@ export interface RunsStore {
     runId: string,
     image: { id: string | null; digest: string | null },
   ): Promise<void>;
+
+  /**
+   * Replaces the steps of a running run none of whose steps has started
+   * (the image's declared commands join when it is resolved). False, with
+   * nothing changed, when the run is no longer running or a step started.
+   */
+  replacePendingSteps(runId: string, steps: NewStep[]): Promise<boolean>;
 
   /** Marks a step running; false when the run is no longer running. */
   startStep(runId: string, position: number): Promise<boolean>;

@@ -61,6 +61,7 @@ export class DockerImagePuller {
       reference: present.Id,
       id: present.Id,
       digest: repositoryDigest(image, present.RepoDigests ?? []),
+      labels: present.Config?.Labels ?? {},
     };
   }
 

@@ -6,14 +6,19 @@ import {
   RELEASE_COMMAND_ENV_VAR,
   ReleaseCommandRun,
   RUN_LOG_HEADING,
+  inRunOrder,
+  RELEASE_COMMANDS_IMAGE_LABEL,
   RunStep,
+  shortRevision,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import {
   PreparedImage,
   ReleaseCommandExecutor,
   StepResult,
 } from '@release-commands/backstage-plugin-release-commands-node';
-import { RunsStore } from '../database/RunsStore';
+import { NewStep, RunsStore } from '../database/RunsStore';
+import { declaredSteps } from '../declarations/declaredSteps';
+import { imageDeclaration } from '../declarations/imageDeclaration';
 import {
   executableOf,
   LOOKUP_TIMEOUT_MS,
@@ -66,7 +71,9 @@ export type RunExecutionContext = RunLogContext & {
 export class RunExecution {
   private masker: SecretMasker | undefined;
   private readonly log: RunLog;
-  private readonly total: number;
+  /** The run's steps: the image's declared commands join once it is resolved. */
+  private steps: RunStep[];
+  private total: number;
   /** What every step starts from: the image as resolved before the first. */
   private stepImage: string;
   private readonly signal: AbortSignal;
@@ -86,6 +93,7 @@ export class RunExecution {
       masker: this.masker,
       ownerInstance: context.instanceId,
     });
+    this.steps = run.steps;
     this.total = run.steps.length;
     this.stepImage = run.image;
     this.signal = AbortSignal.any([signal, this.deadline.signal]);
@@ -208,8 +216,11 @@ export class RunExecution {
       );
     }
 
+    const declared = describeDeclaredSteps(run.steps);
+    if (declared) log.system(declared);
+
     const verdict = await this.runSteps();
-    for (const step of run.steps.slice(verdict.skippedFrom)) {
+    for (const step of this.steps.slice(verdict.skippedFrom)) {
       log.system(`${stepPrefix(step, this.total)} skipped`, step.position);
     }
     if (log.cutBytes > 0) {
@@ -226,9 +237,6 @@ export class RunExecution {
   private async runSteps(): Promise<Verdict & { skippedFrom: number }> {
     const { run, signal, context } = this;
     const startedAt = Date.now();
-    if (this.total === 0) {
-      return { ...noCommandsVerdict(run.entityRef), skippedFrom: 0 };
-    }
     // Without them the commands would run, and could pass, with none of the
     // variables the deploy passed.
     if (!this.env && run.envKeys.length > 0) {
@@ -265,6 +273,11 @@ export class RunExecution {
         return { ...stoppedVerdict(signal.reason, undefined), skippedFrom: 0 };
       }
       this.log.system(describePreparedImage(run.image, prepared));
+      const verdict = await this.addImageSteps(prepared);
+      if (verdict) return { ...verdict, skippedFrom: 0 };
+    }
+    if (this.total === 0) {
+      return { ...noCommandsVerdict(run.entityRef), skippedFrom: 0 };
     }
     if (context.settings.preflight) {
       const problems = await this.preflight();
@@ -279,7 +292,7 @@ export class RunExecution {
       }
     }
 
-    for (const step of run.steps) {
+    for (const step of this.steps) {
       if (signal.aborted) {
         return {
           ...stoppedVerdict(signal.reason, undefined),
@@ -318,13 +331,71 @@ export class RunExecution {
   }
 
   /**
+   * Adds the commands the resolved image declares to the steps, in the
+   * position the declaration gives; returns the verdict when the run must
+   * not go on (a broken declaration fails it before step 1).
+   */
+  private async addImageSteps(
+    prepared: PreparedImage,
+  ): Promise<Verdict | undefined> {
+    const { run, context, log, signal } = this;
+    if (!prepared.labels) {
+      log.system(
+        `This executor does not read image labels: commands an image declares in its ${RELEASE_COMMANDS_IMAGE_LABEL} label do not run`,
+      );
+      return undefined;
+    }
+    const declaration = imageDeclaration(run.image, prepared);
+    if (!declaration) return undefined;
+    if (declaration.problem) {
+      return failedVerdict(`${declaration.problem} No command ran.`);
+    }
+    const steps = inRunOrder<NewStep>(this.steps, [
+      {
+        ...declaration,
+        items: declaredSteps(
+          declaration,
+          context.settings.defaultTimeoutSeconds,
+        ),
+      },
+    ]);
+    let replaced: ReleaseCommandRun | undefined;
+    try {
+      const stored = await this.write(
+        "record the image's commands",
+        () => context.runsStore.replacePendingSteps(run.id, steps),
+        signal,
+      );
+      replaced = stored ? await context.runsStore.getRun(run.id) : undefined;
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      return stoppedVerdict(signal.reason, undefined);
+    }
+    if (!replaced) return stoppedVerdict({ kind: 'ended' }, undefined);
+    this.steps = replaced.steps;
+    this.total = replaced.steps.length;
+    log.system(
+      `The image declares ${plural(
+        declaration.commands.length,
+        'release command',
+      )} in its ${RELEASE_COMMANDS_IMAGE_LABEL} label, run ${
+        declaration.position
+      } the others: ${declaration.commands
+        .map(command => command.label)
+        .join(', ')}. ${plural(this.total, 'release command')} in all`,
+    );
+    context.events.notify(run.id);
+    return undefined;
+  }
+
+  /**
    * Looks each step's executable up in the image before step 1, as a dry
    * run does: the problems found, each naming its step. A lookup that
    * cannot be made (an image without /bin/sh) is logged, and the steps run.
    */
   private async preflight(): Promise<string[]> {
     const { run, context, log } = this;
-    const executables = run.steps.map(step => executableOf(step.command));
+    const executables = this.steps.map(step => executableOf(step.command));
     const names = [...new Set(executables.flatMap(name => name ?? []))];
     log.system(
       `Pre-flight: looking up ${plural(
@@ -361,7 +432,7 @@ export class RunExecution {
       );
       return [];
     }
-    const problems = run.steps.flatMap(step => {
+    const problems = this.steps.flatMap(step => {
       const executable = executables[step.position];
       if (executable === null || lookup.found.get(executable) !== false) {
         return [];
@@ -453,6 +524,32 @@ export class RunExecution {
     );
     return judged.verdict;
   }
+}
+
+/**
+ * `2 of them are declared in https://.../release-commands.yaml
+ * (sha256:3f2a9c1b0d4e)`, for the log's heading; undefined when the tab's
+ * list has them all.
+ */
+function describeDeclaredSteps(steps: RunStep[]): string | undefined {
+  const files = new Map<string, number>();
+  for (const step of steps) {
+    if (!step.declaredIn) continue;
+    const { location, revision } = step.declaredIn;
+    const key = revision
+      ? `${location} (${shortRevision(revision)})`
+      : location;
+    files.set(key, (files.get(key) ?? 0) + 1);
+  }
+  if (files.size === 0) return undefined;
+  return [...files]
+    .map(
+      ([file, count]) =>
+        `${count === steps.length ? 'All' : count} of them ${
+          count === 1 ? 'is' : 'are'
+        } declared in ${file}`,
+    )
+    .join('; ');
 }
 
 /** `Image shop:1 is sha256:...; every step runs it`, for the log's heading. */

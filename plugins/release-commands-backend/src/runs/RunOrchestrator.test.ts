@@ -198,7 +198,7 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
       await setUp();
     const id = `sha256:${'c'.repeat(64)}`;
     const digest = `registry.example.com/shop@sha256:${'d'.repeat(64)}`;
-    executor.prepared = { reference: id, id, digest };
+    executor.prepared = { reference: id, id, digest, labels: {} };
     await setCommands(SHOP, [
       { label: 'One', command: 'print 1' },
       { label: 'Two', command: 'print 2' },

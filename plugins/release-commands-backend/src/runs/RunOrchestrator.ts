@@ -5,6 +5,8 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import {
+  CommandDeclaration,
+  inRunOrder,
   ReleaseCommandRun,
   RUN_LOG_HEADING,
   RunTrigger,
@@ -13,7 +15,8 @@ import { ReleaseCommandExecutor } from '@release-commands/backstage-plugin-relea
 import { randomUUID } from 'node:crypto';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
 import { RunLogStore } from '../database/RunLogStore';
-import { RunsStore } from '../database/RunsStore';
+import { NewRun, NewStep, RunsStore } from '../database/RunsStore';
+import { declaredSteps } from '../declarations/declaredSteps';
 import { ActiveRuns } from './ActiveRuns';
 import { createInstanceId, releaseInstanceId } from './instanceIdentity';
 import { continueRunLog } from './openRunLog';
@@ -26,7 +29,7 @@ import { RunQueue } from './RunQueue';
 import { RunSettings } from './RunSettings';
 import { retryStoreWrite } from './storeRetries';
 import { TooManyRunsError } from './TooManyRunsError';
-import { closingLine, recordedVerdict } from './verdicts';
+import { closingLine, failedVerdict, recordedVerdict } from './verdicts';
 
 const NOT_STARTED_AT_SHUTDOWN =
   'The backend shut down before this run started; no command ran. Run the release commands again.';
@@ -161,6 +164,8 @@ export class RunOrchestrator {
     environment: string;
     trigger: RunTrigger;
     actor: string;
+    /** What the entity's repository declares; one with a problem fails the run. */
+    declaration?: CommandDeclaration;
   }): Promise<ReleaseCommandRun> {
     if (this.stopping) {
       throw new ServiceUnavailableError(
@@ -171,40 +176,78 @@ export class RunOrchestrator {
     const list = await this.options.commandsStore.getCommands(
       request.entityRef,
     );
+    const { declaration } = request;
+    const steps = inRunOrder<NewStep>(
+      list.commands
+        .filter(command => command.enabled)
+        .map(command => ({
+          label: command.label,
+          command: command.command,
+          timeoutSeconds:
+            command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
+          source: command.source,
+        })),
+      declaration && !declaration.problem
+        ? [
+            {
+              ...declaration,
+              items: declaredSteps(declaration, settings.defaultTimeoutSeconds),
+            },
+          ]
+        : [],
+    );
     const id = randomUUID();
+    const newRun = {
+      id,
+      entityRef: request.entityRef,
+      environment: request.environment,
+      image: request.image,
+      trigger: request.trigger,
+      triggeredBy: request.actor,
+      envKeys: Object.keys(request.env).sort(),
+      ownerInstance: this.instanceId,
+      commandsRevision: list.revision,
+      steps,
+    };
+    if (declaration?.problem) {
+      return this.failBeforeStart(newRun, declaration.problem);
+    }
     // Held before the run is stored: from the insert on, any claim (another
     // deploy's, a finishing run's, the heartbeat's) may start it.
     this.queue.hold(id, request.env);
     let run: ReleaseCommandRun;
     try {
-      run = await this.options.runsStore.createRun(
-        {
-          id,
-          entityRef: request.entityRef,
-          environment: request.environment,
-          image: request.image,
-          trigger: request.trigger,
-          triggeredBy: request.actor,
-          envKeys: Object.keys(request.env).sort(),
-          ownerInstance: this.instanceId,
-          commandsRevision: list.revision,
-          steps: list.commands
-            .filter(command => command.enabled)
-            .map(command => ({
-              label: command.label,
-              command: command.command,
-              timeoutSeconds:
-                command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
-            })),
-        },
-        { checkQueue: queued => checkQueueLimits(settings, request, queued) },
-      );
+      run = await this.options.runsStore.createRun(newRun, {
+        checkQueue: queued => checkQueueLimits(settings, request, queued),
+      });
     } catch (error) {
       this.queue.drop(id);
       throw error;
     }
     this.queue.stored(id);
     this.queue.schedule();
+    return run;
+  }
+
+  /**
+   * Stores a run that fails before step 1, with its log: it never queues,
+   * holds no secret and takes no lock, so nothing of it can start.
+   */
+  private async failBeforeStart(
+    newRun: NewRun,
+    problem: string,
+  ): Promise<ReleaseCommandRun> {
+    const reason = `${problem} No command ran.`;
+    const run = await this.options.runsStore.createRun({
+      ...newRun,
+      failure: reason,
+    });
+    const log = await continueRunLog(this.context, run.id);
+    log.system(RUN_LOG_HEADING);
+    log.system(closingLine(failedVerdict(reason)));
+    await log.close();
+    this.options.events.notify(run.id);
+    this.context.runEnded(run.id);
     return run;
   }
 

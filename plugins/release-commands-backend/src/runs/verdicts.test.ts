@@ -12,6 +12,7 @@ import {
 const step: RunStep = {
   position: 1,
   label: 'Security checks',
+  source: 'user',
   command: './manage.sh check-security',
   timeoutSeconds: 90,
   status: 'running',

@@ -5,6 +5,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import {
   appendCommandRequestSchema,
+  CommandDeclarations,
   CommandRevisionPage,
   listRevisionsQuerySchema,
   releaseCommandPresets,
@@ -21,6 +22,7 @@ import {
   ReleaseCommandsStore,
   StoredCommandList,
 } from '../database/ReleaseCommandsStore';
+import { lastImageDeclaration } from '../declarations/lastImageDeclaration';
 import { audited } from './audited';
 import { createRunsRouter, RunsRouterOptions } from './createRunsRouter';
 import { EntityAccess } from './EntityAccess';
@@ -41,6 +43,7 @@ export type RouterOptions = {
     | 'events'
     | 'retentionSeconds'
     | 'imagePolicy'
+    | 'declarations'
   >;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
@@ -92,6 +95,24 @@ export async function createRouter(
     );
     await known.require(credentials, entityRef, actor);
     res.json(toResponse(await store.getCommands(entityRef)));
+  });
+
+  router.get(`${COMMANDS_PATH}/declared`, async (req, res) => {
+    const entityRef = entityRefFromPath(req);
+    const { credentials, actor } = await access.authorize(
+      req,
+      releaseCommandsReadPermission,
+      entityRef,
+    );
+    const entity = await known.require(credentials, entityRef, actor);
+    const response: CommandDeclarations = {
+      entityRef,
+      declarations: [
+        ...[await options.runs.declarations.read(entity)].flatMap(d => d ?? []),
+        ...(await lastImageDeclaration(options.runs.runsStore, entityRef)),
+      ],
+    };
+    res.json(response);
   });
 
   router.put(COMMANDS_PATH, async (req, res) => {

@@ -26,6 +26,7 @@ import { RunLogStore } from '../database/RunLogStore';
 import { RunsStore } from '../database/RunsStore';
 import { shownPlan } from '../runs/RunCheck';
 import { ImagePolicy } from '../runs/ImagePolicy';
+import { RepositoryDeclarations } from '../declarations/RepositoryDeclarations';
 import { RunEvents } from '../runs/RunEvents';
 import { RunOrchestrator } from '../runs/RunOrchestrator';
 import { audited } from './audited';
@@ -55,6 +56,8 @@ export type RunsRouterOptions = {
   known: KnownEntities;
   /** Which images runs may use, per environment. */
   imagePolicy: ImagePolicy;
+  /** What entities' repositories declare. */
+  declarations: RepositoryDeclarations;
   /** How long ended runs are kept, told with each page; null keeps all. */
   retentionSeconds: number | null;
 };
@@ -124,6 +127,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
     const mayRun = async () => {
       const entity = await options.known.require(credentials, entityRef, actor);
       options.imagePolicy.check(body.image, environment, entity);
+      return entity;
     };
     if (body.dryRun) {
       const plan = await audited(
@@ -152,8 +156,9 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
       req,
       { eventId: 'run-create', meta },
       async () => {
-        await mayRun();
+        const entity = await mayRun();
         const created = await orchestrator.createRun({
+          declaration: await options.declarations.read(entity),
           entityRef,
           image: body.image,
           env: body.env ?? {},

@@ -23,6 +23,7 @@ function step(position: number, overrides: Partial<RunStep>): RunStep {
   return {
     position,
     label: `Step ${position + 1}`,
+    source: 'user',
     command: 'true',
     timeoutSeconds: 1800,
     status: 'pending',
