@@ -6,10 +6,21 @@ describe('inRunOrder', () => {
       inRunOrder(
         ['tab 1', 'tab 2'],
         [
-          { source: 'repository', position: 'after', items: ['repo after'] },
-          { source: 'image', position: 'after', items: ['image after'] },
-          { source: 'repository', position: 'before', items: ['repo before'] },
-          { source: 'image', position: 'before', items: ['image before'] },
+          {
+            source: 'repository',
+            items: [
+              { position: 'after', item: 'repo after 1' },
+              { position: 'before', item: 'repo before' },
+              { position: 'after', item: 'repo after 2' },
+            ],
+          },
+          {
+            source: 'image',
+            items: [
+              { position: 'after', item: 'image after' },
+              { position: 'before', item: 'image before' },
+            ],
+          },
         ],
       ),
     ).toEqual([
@@ -17,7 +28,8 @@ describe('inRunOrder', () => {
       'repo before',
       'tab 1',
       'tab 2',
-      'repo after',
+      'repo after 1',
+      'repo after 2',
       'image after',
     ]);
   });

@@ -36,11 +36,12 @@ export const RELEASE_COMMANDS_IMAGE_LABEL = 'release-commands/commands';
 export type DeclaredCommandSource = 'repository' | 'image';
 
 /**
- * Where a declaration's commands run relative to the tab's own: `before`
- * (the default; migrations usually come first) or `after`. With both
- * sources, the image's are outermost: the image's `before` commands, the
- * repository's `before` commands, the tab's, the repository's `after`
- * commands, the image's `after` commands.
+ * Where a declared command runs relative to the tab's own: `before` (the
+ * default; migrations usually come first) or `after`, as the command's own
+ * `position` says, else the document's. Declared commands keep their order
+ * within each side, and the image's are outermost: the image's `before`
+ * commands, the repository's `before` commands, the tab's, the
+ * repository's `after` commands, the image's `after` commands.
  *
  * @public
  */
@@ -55,11 +56,14 @@ export const declarationPositionSchema = z.enum(['before', 'after'], {
  * A declaration document, as the file or the image label holds it:
  *
  * ```yaml
- * position: before
+ * position: before          # the default for its commands
  * commands:
  *   - label: Migrate database
  *     command: python manage.py migrate
  *     timeoutSeconds: 600
+ *   - label: Warm caches
+ *     command: python manage.py warm_caches
+ *     position: after
  * ```
  *
  * @public
@@ -74,6 +78,7 @@ export const commandDeclarationDocumentSchema = z
             label: labelSchema,
             command: commandTextSchema,
             timeoutSeconds: timeoutSecondsSchema.nullable().optional(),
+            position: declarationPositionSchema.optional(),
           })
           .strict(),
         {
@@ -93,6 +98,8 @@ export type DeclaredCommand = {
   command: string;
   /** Null means the configured default. */
   timeoutSeconds: number | null;
+  /** The command's own position, else the document's. */
+  position: DeclarationPosition;
 };
 
 /**
@@ -113,7 +120,6 @@ export type CommandDeclaration = {
    * content, or the image id; null when it could not be read.
    */
   revision: string | null;
-  position: DeclarationPosition;
   commands: DeclaredCommand[];
   /** Why the declaration cannot be used, as a sentence a person can act on. */
   problem?: string;
@@ -143,14 +149,15 @@ export function inRunOrder<T>(
   own: T[],
   declared: Array<{
     source: DeclaredCommandSource;
-    position: DeclarationPosition;
-    items: T[];
+    items: Array<{ position: DeclarationPosition; item: T }>;
   }>,
 ): T[] {
   const of = (source: DeclaredCommandSource, position: DeclarationPosition) =>
     declared
-      .filter(d => d.source === source && d.position === position)
-      .flatMap(d => d.items);
+      .filter(d => d.source === source)
+      .flatMap(d => d.items)
+      .filter(d => d.position === position)
+      .map(d => d.item);
   return [
     ...of('image', 'before'),
     ...of('repository', 'before'),

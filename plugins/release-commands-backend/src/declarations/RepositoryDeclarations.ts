@@ -57,12 +57,7 @@ export class RepositoryDeclarations {
     const located = this.locate(entity, value);
     const origin: DeclarationOrigin = {
       source: 'repository',
-      location:
-        located.kind === 'url'
-          ? located.url
-          : located.kind === 'file'
-          ? located.path
-          : value,
+      location: locationOf(located, value),
       description: `the file ${value} (${RELEASE_COMMANDS_FILE_ANNOTATION} annotation)`,
     };
     if (located.kind === 'problem') {
@@ -149,6 +144,13 @@ export class RepositoryDeclarations {
       throw error;
     }
   }
+}
+
+/** Where a located file is, as the tab and the steps show it. */
+function locationOf(located: Located, value: string): string {
+  if (located.kind === 'url') return located.url;
+  if (located.kind === 'file') return located.path;
+  return value;
 }
 
 function describeReadError(error: unknown): string {

@@ -24,12 +24,17 @@ export async function lastImageDeclaration(
         source: 'image',
         location: run.image,
         revision: steps[0].declaredIn?.revision ?? run.imageId,
-        // The image's commands are outermost: they lead, or they close.
-        position: run.steps[0].source === 'image' ? 'before' : 'after',
         commands: steps.map(step => ({
           label: step.label,
           command: step.command,
           timeoutSeconds: step.timeoutSeconds,
+          // The image's commands are outermost: those before every other
+          // step ran before the others.
+          position: run.steps
+            .slice(0, step.position)
+            .every(earlier => earlier.source === 'image')
+            ? 'before'
+            : 'after',
         })),
         seenInRunId: run.id,
       },

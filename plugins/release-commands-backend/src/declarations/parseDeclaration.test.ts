@@ -20,15 +20,30 @@ describe('parseDeclaration', () => {
       expect(declaration).toMatchObject({
         source: 'repository',
         location: origin.location,
-        position: 'before',
         commands: [
-          { label: 'Migrate', command: './migrate', timeoutSeconds: null },
+          {
+            label: 'Migrate',
+            command: './migrate',
+            timeoutSeconds: null,
+            position: 'before',
+          },
         ],
       });
       expect(declaration.problem).toBeUndefined();
       expect(declaration.revision).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
     expect(yaml.revision).not.toBe(json.revision);
+  });
+
+  it("gives each command its own position, else the document's", () => {
+    const declaration = parseDeclaration(
+      'position: after\ncommands:\n  - label: A\n    command: a\n  - label: B\n    command: b\n    position: before\n',
+      origin,
+    );
+    expect(declaration.commands.map(c => [c.label, c.position])).toEqual([
+      ['A', 'after'],
+      ['B', 'before'],
+    ]);
   });
 
   it.each([

@@ -33,7 +33,6 @@ export function brokenDeclaration(
     source: origin.source,
     location: origin.location,
     revision,
-    position: 'before',
     commands: [],
     problem,
   };
@@ -85,11 +84,11 @@ export function parseDeclaration(
     source: origin.source,
     location: origin.location,
     revision,
-    position: parsed.data.position ?? 'before',
     commands: parsed.data.commands.map(command => ({
       label: command.label,
       command: command.command,
       timeoutSeconds: command.timeoutSeconds ?? null,
+      position: command.position ?? parsed.data.position ?? 'before',
     })),
   };
 }

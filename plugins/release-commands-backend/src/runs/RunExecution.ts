@@ -351,13 +351,7 @@ export class RunExecution {
       return failedVerdict(`${declaration.problem} No command ran.`);
     }
     const steps = inRunOrder<NewStep>(this.steps, [
-      {
-        ...declaration,
-        items: declaredSteps(
-          declaration,
-          context.settings.defaultTimeoutSeconds,
-        ),
-      },
+      declaredSteps(declaration, context.settings.defaultTimeoutSeconds),
     ]);
     let replaced: ReleaseCommandRun | undefined;
     try {
@@ -378,10 +372,8 @@ export class RunExecution {
       `The image declares ${plural(
         declaration.commands.length,
         'release command',
-      )} in its ${RELEASE_COMMANDS_IMAGE_LABEL} label, run ${
-        declaration.position
-      } the others: ${declaration.commands
-        .map(command => command.label)
+      )} in its ${RELEASE_COMMANDS_IMAGE_LABEL} label: ${declaration.commands
+        .map(command => `${command.label} (${command.position} the others)`)
         .join(', ')}. ${plural(this.total, 'release command')} in all`,
     );
     context.events.notify(run.id);

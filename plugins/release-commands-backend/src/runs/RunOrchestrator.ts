@@ -188,12 +188,7 @@ export class RunOrchestrator {
           source: command.source,
         })),
       declaration && !declaration.problem
-        ? [
-            {
-              ...declaration,
-              items: declaredSteps(declaration, settings.defaultTimeoutSeconds),
-            },
-          ]
+        ? [declaredSteps(declaration, settings.defaultTimeoutSeconds)]
         : [],
     );
     const id = randomUUID();

@@ -197,12 +197,12 @@ describe.each(ids)('declared commands on %p', databaseId => {
           source: 'repository',
           location: file,
           revision: sha256(DECLARED),
-          position: 'before',
           commands: [
             {
               label: 'Migrate database',
               command: 'echo migrating from the repository',
               timeoutSeconds: 600,
+              position: 'before',
             },
           ],
         },
@@ -247,16 +247,26 @@ describe.each(ids)('declared commands on %p', databaseId => {
 commands:
   - label: Seed data
     command: echo seeding
+  - label: Migrate database
+    command: echo migrating first
+    position: before
 `;
     fs.writeFileSync(file, edited);
     const [after] = (await declared(local)).declarations;
     expect(after).toMatchObject({
-      position: 'after',
       revision: sha256(edited),
-      commands: [{ label: 'Seed data', command: 'echo seeding' }],
+      commands: [
+        { label: 'Seed data', command: 'echo seeding', position: 'after' },
+        {
+          label: 'Migrate database',
+          command: 'echo migrating first',
+          position: 'before',
+        },
+      ],
     });
     const { ended: edit } = await deploy(local);
     expect(edit.steps.map(step => [step.label, step.source])).toEqual([
+      ['Migrate database', 'repository'],
       ['Check', 'user'],
       ['Seed data', 'repository'],
     ]);
@@ -354,7 +364,7 @@ commands:
     ]);
     const log = await logOf(ended.id);
     expect(log).toContain(
-      'The image declares 1 release command in its release-commands/commands label, run after the others: Warm caches. 2 release commands in all',
+      'The image declares 1 release command in its release-commands/commands label: Warm caches (after the others). 2 release commands in all',
     );
     expect(log).toContain('warming from the image');
     expect(log).toContain('[2/2] Warm caches passed');
@@ -364,12 +374,12 @@ commands:
         source: 'image',
         location: labelledImage,
         revision: imageId,
-        position: 'after',
         commands: [
           {
             label: 'Warm caches',
             command: 'echo warming from the image',
             timeoutSeconds: 1800,
+            position: 'after',
           },
         ],
         seenInRunId: ended.id,
