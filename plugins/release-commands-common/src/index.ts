@@ -17,4 +17,5 @@ export * from './declarations';
 export * from './ReleaseCommandsClient';
 export * from './followRunLog';
 export * from './formatting';
+export * from './durations';
 export * from './describeError';

@@ -1,5 +1,6 @@
 import { ResponseError } from '@backstage/errors';
 import {
+  CommandDeclaration,
   CommandRevision,
   CommandRevisionAction,
   describeCommandChanges,
@@ -8,6 +9,7 @@ import {
   ReleaseCommandRun,
   RunLogEnd,
   RunPlan,
+  RunStep,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { ReleaseCommandsApi } from '../api/ReleaseCommandsApi';
 
@@ -102,6 +104,44 @@ export function aRun(overrides: Partial<ReleaseCommandRun>): ReleaseCommandRun {
     steps: [],
     ...overrides,
   };
+}
+
+/** A step of a run that took `seconds`, from the run's start. */
+export function aStep(
+  overrides: Partial<RunStep> & { seconds?: number } = {},
+): RunStep {
+  const { seconds = 4.2, ...step } = overrides;
+  return {
+    position: 0,
+    label: 'Migrate database',
+    source: null,
+    command: './manage.sh migrate',
+    timeoutSeconds: 1800,
+    status: 'succeeded',
+    exitCode: 0,
+    oomKilled: false,
+    startedAt: NOW,
+    finishedAt: new Date(Date.parse(NOW) + seconds * 1000).toISOString(),
+    ...step,
+  };
+}
+
+/**
+ * Runs of one command that took `seconds` each, given oldest first and
+ * returned newest first as the API lists them.
+ */
+export function runsTaking(
+  seconds: number[],
+  step: Partial<RunStep> = {},
+): ReleaseCommandRun[] {
+  return seconds
+    .map((s, i) =>
+      aRun({
+        id: `dddddddd-dddd-4ddd-8ddd-${String(i).padStart(12, '0')}`,
+        steps: [aStep({ ...step, seconds: s })],
+      }),
+    )
+    .reverse();
 }
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value));
@@ -231,6 +271,14 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
   );
 
   /** Newest first, paged like the runs. */
+  /** What the entity's repository and image declare (none by default). */
+  declarations: CommandDeclaration[] = [];
+
+  getDeclaredCommands = jest.fn(async (entityRef: string) => ({
+    entityRef,
+    declarations: clone(this.declarations),
+  }));
+
   listRevisions = jest.fn(
     async (
       _entityRef: string,

@@ -6,6 +6,7 @@ import {
 import { useEntity } from '@backstage/plugin-catalog-react';
 import Grid from '@material-ui/core/Grid';
 import { RELEASE_COMMANDS_IMAGE_ANNOTATION } from '../../annotations';
+import { CommandDurations } from '../CommandDurations/CommandDurations';
 import { CommandsEditor } from '../CommandsEditor/CommandsEditor';
 import { CommandsHistory } from '../CommandsHistory/CommandsHistory';
 import { RunPage } from '../RunPage/RunPage';
@@ -49,6 +50,9 @@ export function EntityReleaseCommandsContent() {
     <Grid container spacing={3}>
       <Grid item xs={12}>
         <CommandsEditor entityRef={entityRef} historyHref={historyHref} />
+      </Grid>
+      <Grid item xs={12}>
+        <CommandDurations entityRef={entityRef} />
       </Grid>
       <Grid item xs={12}>
         <RunsTable

@@ -7,8 +7,10 @@ import {
   FakeReleaseCommandsApi,
   aCommand,
   aRun,
+  aStep,
   demoShopCommands,
   httpError,
+  runsTaking,
 } from '../../__testUtils__/FakeReleaseCommandsApi';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
 import { RUNS_PAGE_SIZE, RunsTable } from './RunsTable';
@@ -105,6 +107,49 @@ describe('RunsTable', () => {
     // material-table tells a click from a double click by waiting a moment.
     await user.click(within(failed).getByText('production'));
     await waitFor(() => expect(onOpenRun).toHaveBeenCalledWith(runId(2)));
+  });
+
+  it('warns under the run that last ran a command trending toward its timeout', async () => {
+    const reason =
+      '"Migrate database" is getting slower and at this pace reaches its 1m 40s timeout within 4 runs (its last run took 1m 0s, 60%): make it faster or raise its timeout.';
+    const api = new FakeReleaseCommandsApi({
+      runs: [
+        // Still going: no duration of its own yet.
+        aRun({
+          id: runId(9),
+          status: 'running',
+          finishedAt: null,
+          steps: [aStep({ status: 'running', finishedAt: null })],
+        }),
+        ...runsTaking([20, 30, 40, 50, 60], { timeoutSeconds: 100 }),
+      ],
+    });
+    renderRuns(api);
+
+    await waitFor(() => expect(rows()).toHaveLength(6));
+    const [running, lastRan, ...older] = rows();
+    expect(await within(lastRan).findByText(reason)).toBeInTheDocument();
+    expect(within(lastRan).getByTitle('Warning')).toBeInTheDocument();
+    expect(within(lastRan).getByText('Succeeded')).toBeInTheDocument();
+    expect(within(running).queryByText(/getting slower/)).toBeNull();
+    for (const row of older) {
+      expect(within(row).queryByText(/getting slower/)).toBeNull();
+    }
+    expect(screen.getAllByText(reason)).toHaveLength(1);
+    expect(api.listRuns).toHaveBeenCalledWith(ENTITY_REF, { limit: 30 });
+  });
+
+  it('does not warn of a command whose durations hold steady', async () => {
+    const api = new FakeReleaseCommandsApi({
+      runs: runsTaking(Array(10).fill(60), { timeoutSeconds: 100 }),
+    });
+    renderRuns(api);
+    await waitFor(() => expect(rows()).toHaveLength(RUNS_PAGE_SIZE));
+    await waitFor(() =>
+      expect(api.listRuns).toHaveBeenCalledWith(ENTITY_REF, { limit: 30 }),
+    );
+    expect(screen.queryByTitle('Warning')).toBeNull();
+    expect(screen.queryByText(/timeout/)).toBeNull();
   });
 
   it('pages through older runs with the cursor the API gives', async () => {

@@ -16,6 +16,8 @@ import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { releaseCommandsApiRef } from '../../api/ReleaseCommandsApi';
 import { elapsed, formatTime } from '../../lib/format';
 import { useRefreshWhile } from '../../lib/useRefreshWhile';
+import { TimeoutWarningNote } from '../CommandDurations/TimeoutWarningNote';
+import { useCommandDurations } from '../CommandDurations/useCommandDurations';
 import { LoadError } from '../LoadError/LoadError';
 import { RunStatusChip } from '../RunStatusChip/RunStatusChip';
 import { StartRunDialog } from '../StartRunDialog/StartRunDialog';
@@ -76,6 +78,12 @@ export function RunsTable(props: {
     runs,
     ACTIVE_RUNS_REFRESH_MS,
   );
+  // Read from more runs than a page holds, so the table warns of what the
+  // durations card does; a failed read only leaves the warnings out.
+  const warnings = useCommandDurations(
+    entityRef,
+    ACTIVE_RUNS_REFRESH_MS,
+  ).durations.flatMap(({ warning }) => (warning ? [warning] : []));
 
   const nextCursor = runs.value?.nextCursor;
   const goOlder = () => {
@@ -87,7 +95,17 @@ export function RunsTable(props: {
   const columns: TableColumn<ReleaseCommandRun>[] = [
     {
       title: 'Status',
-      render: run => <RunStatusChip status={run.status} />,
+      // A command nearing its timeout, under the run that last ran it.
+      render: run => (
+        <>
+          <RunStatusChip status={run.status} />
+          {warnings
+            .filter(warning => warning.runId === run.id)
+            .map(warning => (
+              <TimeoutWarningNote key={warning.label} warning={warning} />
+            ))}
+        </>
+      ),
     },
     {
       title: 'Started',
