@@ -189,6 +189,7 @@ describe('release-commands run --dry-run', () => {
       {
         position: 0,
         label: 'Migrate database',
+        source: 'user',
         command: 'python manage.py migrate',
         timeoutSeconds: 1800,
         executable: 'python',
@@ -197,6 +198,7 @@ describe('release-commands run --dry-run', () => {
       {
         position: 1,
         label: 'Security checks',
+        source: 'user',
         command: './manage.sh check-security',
         timeoutSeconds: 120,
         executable: './manage.sh',

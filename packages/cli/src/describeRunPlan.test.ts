@@ -26,6 +26,7 @@ const aStep = (
 ) => ({
   position,
   label: `Step ${position + 1}`,
+  source: 'user' as const,
   command: 'true',
   timeoutSeconds: 1800,
   executable: 'true',

@@ -349,6 +349,9 @@ export const createRunRequestSchema = z
 export type RunPlanStep = {
   position: number;
   label: string;
+  /** Where the command comes from, as in a run's steps. */
+  source: StepSource | null;
+  declaredIn?: { location: string; revision: string | null };
   /** Empty when `commandHidden`, as in a run. */
   command: string;
   commandHidden?: true;

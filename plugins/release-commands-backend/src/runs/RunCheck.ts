@@ -1,11 +1,15 @@
 import {
+  CommandDeclaration,
+  inRunOrder,
   RunPlan,
   RunPlanStep,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { ReleaseCommandExecutor } from '@release-commands/backstage-plugin-release-commands-node';
 import { randomUUID } from 'node:crypto';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
-import { RunsStore } from '../database/RunsStore';
+import { NewStep, RunsStore } from '../database/RunsStore';
+import { declaredSteps } from '../declarations/declaredSteps';
+import { imageDeclaration } from '../declarations/imageDeclaration';
 import {
   executableOf,
   LOOKUP_TIMEOUT_MS,
@@ -41,12 +45,7 @@ export class RunCheck {
     },
   ) {}
 
-  async check(request: {
-    entityRef: string;
-    image: string;
-    env: Record<string, string>;
-    environment: string;
-  }): Promise<CheckedPlan> {
+  async check(request: CheckRequest): Promise<CheckedPlan> {
     const { settings } = this.options;
     // Checks start workloads outside the run queue: as many at once as runs.
     if (this.active >= settings.maxConcurrentRuns) {
@@ -62,25 +61,24 @@ export class RunCheck {
     }
   }
 
-  private async checkNow(request: {
-    entityRef: string;
-    image: string;
-    env: Record<string, string>;
-    environment: string;
-  }): Promise<CheckedPlan> {
+  private async checkNow(request: CheckRequest): Promise<CheckedPlan> {
     const { commandsStore, runsStore, executor, settings } = this.options;
+    const { declaration } = request;
     const list = await commandsStore.getCommands(request.entityRef);
-    const steps: RunPlanStep[] = list.commands
-      .filter(command => command.enabled)
-      .map((command, position) => ({
-        position,
-        label: command.label,
-        command: command.command,
-        timeoutSeconds:
-          command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
-        executable: executableOf(command.command),
-        found: null,
-      }));
+    let steps = inRunOrder<NewStep>(
+      list.commands
+        .filter(command => command.enabled)
+        .map(command => ({
+          label: command.label,
+          command: command.command,
+          timeoutSeconds:
+            command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
+          source: command.source,
+        })),
+      declaration && !declaration.problem
+        ? [declaredSteps(declaration, settings.defaultTimeoutSeconds)]
+        : [],
+    );
     const plan: CheckedPlan = {
       dryRun: true,
       entityRef: request.entityRef,
@@ -88,15 +86,15 @@ export class RunCheck {
       image: request.image,
       imageId: null,
       imageDigest: null,
-      steps,
-      problems: [],
+      steps: planSteps(steps),
+      problems: declaration?.problem ? [declaration.problem] : [],
     };
     const lock = await runsStore.describeLock(
       request.entityRef,
       request.environment,
     );
     if (lock) plan.problems.push(lock);
-    if (steps.length === 0) return plan;
+    if (declaration?.problem) return plan;
 
     let reference = request.image;
     try {
@@ -109,14 +107,26 @@ export class RunCheck {
         reference = prepared.reference;
         plan.imageId = prepared.id ?? null;
         plan.imageDigest = prepared.digest ?? null;
+        const declared = imageDeclaration(request.image, prepared);
+        if (declared?.problem) {
+          plan.problems.push(declared.problem);
+          return plan;
+        }
+        if (declared) {
+          steps = inRunOrder(steps, [
+            declaredSteps(declared, settings.defaultTimeoutSeconds),
+          ]);
+          plan.steps = planSteps(steps);
+        }
       }
     } catch (error) {
       plan.problems.push(imageFailedVerdict(error).reason!);
       return plan;
     }
 
+    if (plan.steps.length === 0) return plan;
     const executables = [
-      ...new Set(steps.flatMap(step => step.executable ?? [])),
+      ...new Set(plan.steps.flatMap(step => step.executable ?? [])),
     ];
     const lookup = await lookUpExecutables({
       executor,
@@ -144,13 +154,36 @@ export class RunCheck {
       );
       return plan;
     }
-    for (const step of steps) {
+    for (const step of plan.steps) {
       if (step.executable !== null) {
         step.found = lookup.found.get(step.executable) ?? null;
       }
     }
     return plan;
   }
+}
+
+/** What a check is asked: a run's request, with what the repository declares. */
+type CheckRequest = {
+  entityRef: string;
+  image: string;
+  env: Record<string, string>;
+  environment: string;
+  declaration?: CommandDeclaration;
+};
+
+/** Steps in run order as a plan shows them, before they are looked up. */
+function planSteps(steps: NewStep[]): RunPlanStep[] {
+  return steps.map((step, position) => ({
+    position,
+    label: step.label,
+    source: step.source ?? null,
+    ...(step.declaredIn && { declaredIn: step.declaredIn }),
+    command: step.command,
+    timeoutSeconds: step.timeoutSeconds,
+    executable: executableOf(step.command),
+    found: null,
+  }));
 }
 
 /**

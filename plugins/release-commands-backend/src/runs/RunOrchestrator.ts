@@ -255,6 +255,7 @@ export class RunOrchestrator {
     image: string;
     env: Record<string, string>;
     environment: string;
+    declaration?: CommandDeclaration;
   }): Promise<CheckedPlan> {
     if (this.stopping) {
       throw new ServiceUnavailableError(

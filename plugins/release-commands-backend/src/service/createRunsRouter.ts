@@ -135,9 +135,10 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
         req,
         { eventId: 'run-check', meta },
         async () => {
-          await mayRun();
+          const entity = await mayRun();
           const checked = shownPlan(
             await orchestrator.checkRun({
+              declaration: await options.declarations.read(entity),
               entityRef,
               image: body.image,
               env: body.env ?? {},

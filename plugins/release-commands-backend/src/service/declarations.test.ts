@@ -387,6 +387,32 @@ commands:
     ]);
   });
 
+  it('checks what would run, declared commands included, without a run', async () => {
+    const check = async (name: string, runImage: string) =>
+      (
+        await api
+          .post(`${entityPath(name)}/runs`, { image: runImage, dryRun: true })
+          .expect(200)
+      ).body;
+    const before = (await api.get(`${entityPath(labelled)}/runs`)).body.runs;
+    const plan = await check(labelled, labelledImage);
+    expect(plan.problems).toEqual([]);
+    expect(
+      plan.steps.map((step: any) => [step.label, step.source, step.found]),
+    ).toEqual([
+      ['Migrate', 'user', 'echo'],
+      ['Warm caches', 'image', 'echo'],
+    ]);
+    const refused = await check(broken, brokenImage);
+    expect(refused.ok).toBe(false);
+    expect(refused.problems).toEqual([
+      `The release commands declared in the release-commands/commands label of image ${brokenImage} are not valid: commands.0.command is required.`,
+    ]);
+    expect((await api.get(`${entityPath(labelled)}/runs`)).body.runs).toEqual(
+      before,
+    );
+  });
+
   it('fails a run before step 1 when the image label cannot be used', async () => {
     await setOwnCommands(broken, [
       { label: 'Migrate', command: 'echo must not run' },

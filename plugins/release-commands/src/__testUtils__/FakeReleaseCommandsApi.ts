@@ -355,6 +355,7 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
         return {
           position,
           label: command.label,
+          source: command.source,
           command: command.command,
           timeoutSeconds:
             command.timeoutSeconds ?? this.list.defaultTimeoutSeconds,
