@@ -14,7 +14,6 @@ import signalsBackend from '@backstage/plugin-signals-backend';
 import userSettingsBackend from '@backstage/plugin-user-settings-backend';
 import releaseCommandsBackend from '@release-commands/backstage-plugin-release-commands-backend';
 import scaffolderReleaseCommands from '@release-commands/backstage-plugin-scaffolder-backend-module-release-commands';
-import { declaredReleaseCommandsModule } from './modules/declaredReleaseCommands/declaredReleaseCommandsModule';
 
 /**
  * Every backend feature of the portal. Kept apart from index.ts so a test can
@@ -37,5 +36,4 @@ export const features = [
   notificationsBackend,
   releaseCommandsBackend,
   mcpActionsBackend,
-  declaredReleaseCommandsModule,
 ];

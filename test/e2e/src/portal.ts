@@ -21,6 +21,13 @@ const START_TIMEOUT_MS = 8 * 60_000;
 export type Portal = {
   /** A static service token the backend accepts, for checking what the UI did. */
   token: string;
+  /**
+   * The demo shop's declared commands as the portal reads them: a copy of
+   * examples/demo-shop/release-commands.yaml beside a copy of
+   * examples/entities.yaml, which the catalog reads instead, so a test may
+   * edit it and the repository's stays as it is.
+   */
+  declaredFile: string;
   /** Resolves when the app, the backend and the catalog's demo entities answer. */
   ready(): Promise<void>;
   /** Calls a backend API (`/api/...`) with the service token. */
@@ -42,7 +49,8 @@ async function portIsFree(port: number): Promise<boolean> {
  * group of its own so that stopping it stops the dev server and the backend
  * too. One config file is added to the repository's: a database folder of
  * its own, fresh for each suite (the developer's `.data/` is left alone),
- * and a static token for the API.
+ * a static token for the API, and the demo entities read from a copy
+ * (see `declaredFile`).
  */
 export function startPortal(options: {
   logFile: string;
@@ -52,9 +60,38 @@ export function startPortal(options: {
   const token = randomBytes(24).toString('base64url');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-e2e-'));
   const configFile = path.join(dataDir, 'app-config.e2e.json');
+  const examples = path.join(dataDir, 'examples');
+  const declaredFile = path.join(examples, 'demo-shop/release-commands.yaml');
+  fs.mkdirSync(path.dirname(declaredFile), { recursive: true });
+  fs.copyFileSync(
+    path.join(ROOT, 'examples/entities.yaml'),
+    path.join(examples, 'entities.yaml'),
+  );
+  fs.copyFileSync(
+    path.join(ROOT, 'examples/demo-shop/release-commands.yaml'),
+    declaredFile,
+  );
+  const location = (target: string, allow?: string[]) => ({
+    type: 'file',
+    target,
+    ...(allow && { rules: [{ allow }] }),
+  });
   fs.writeFileSync(
     configFile,
     JSON.stringify({
+      // As app-config.yaml's, with the demo entities from the copy.
+      catalog: {
+        locations: [
+          location(path.join(examples, 'entities.yaml')),
+          location(path.join(ROOT, 'examples/org.yaml'), ['User', 'Group']),
+          ...['django-service', 'deploy'].map(name =>
+            location(
+              path.join(ROOT, `examples/templates/${name}/template.yaml`),
+              ['Template'],
+            ),
+          ),
+        ],
+      },
       backend: {
         database: {
           client: 'better-sqlite3',
@@ -140,5 +177,5 @@ export function startPortal(options: {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
-  return { token, ready, api, stop };
+  return { token, declaredFile, ready, api, stop };
 }

@@ -3,9 +3,10 @@
  * driven in headless Chromium as a person would, running release commands
  * on the real Docker engine with the demo image that command 1 builds from
  * scratch. The scenarios build on each other and run in order: the first is
- * a first run, on the demo shop's declared commands as command 1 leaves them.
+ * a first run, on the commands the demo shop declares in its repository.
  */
 import {
+  CommandDeclarations,
   ReleaseCommandList,
   ReleaseCommandRun,
   releaseCommandPresets,
@@ -17,8 +18,8 @@ import {
 } from '@release-commands/test-utils';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser, Page } from 'playwright-core';
 import { demoImageCreated, removeDemoImage } from './demoImage';
 import { Portal, startPortal } from './portal';
@@ -85,56 +86,52 @@ afterAll(async () => {
 const scenario = (name: string, body: (s: Scenario) => Promise<void>) =>
   Scenario.run(browser!, name, body);
 
-const SOURCE = { api: 'API', user: 'Added by you' } as const;
+const SOURCE = {
+  api: 'API',
+  user: 'Added by you',
+  repository: 'Repository',
+} as const;
 const shownAs = (
   { label, command }: { label: string; command: string },
   source: keyof typeof SOURCE,
 ) => ({ label, command, source: SOURCE[source] });
 
-/** The declared commands once the portal has added them after its start. */
-async function declaredCommandsAdded(): Promise<ReleaseCommandList> {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const list = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
-    // One write per declared command: done when all are in.
-    if (list.revision >= DECLARED_COMMANDS.length) return list;
-    if (Date.now() > until) {
-      throw new Error(
-        `The portal did not add the demo shop's declared commands within 60 s; see ${ARTIFACTS}/portal.log`,
-      );
-    }
-    await sleep(250);
-  }
-}
-
-it('1. a first run: the demo shop comes with its declared commands, and running them from the tab on the new image passes', async () => {
-  const declared = await declaredCommandsAdded();
-  expect(
-    declared.commands.map(({ label, command, source, enabled }) => ({
-      label,
-      command,
-      source,
-      enabled,
-    })),
-  ).toEqual(
-    DECLARED_COMMANDS.map(c => ({ ...c, source: 'api', enabled: true })),
+it('1. a first run: the demo shop declares its commands in its repository, and running them from the tab on the new image passes', async () => {
+  const [migrate, fixTree] = DECLARED_COMMANDS;
+  const declared = await portal!.api<CommandDeclarations>(
+    `${commandsPath(SHOP)}/declared`,
   );
-  expect(declared.revision).toBe(DECLARED_COMMANDS.length);
+  expect(declared.declarations).toEqual([
+    {
+      source: 'repository',
+      location: portal!.declaredFile,
+      revision: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      commands: [
+        { ...migrate, timeoutSeconds: null, position: 'before' },
+        { ...fixTree, timeoutSeconds: null, position: 'after' },
+      ],
+    },
+  ]);
+  // The tab's own list is empty: nothing was copied into it.
+  const own = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
+  expect(own).toMatchObject({ revision: 0, commands: [] });
 
   await scenario('1-first-run', async s => {
     const page = await s.newPage();
     await openSignedIn(page, tabUrl(SHOP));
     expect(await commandRows(page)).toEqual(
-      DECLARED_COMMANDS.map(c => shownAs(c, 'api')),
+      DECLARED_COMMANDS.map(c => shownAs(c, 'repository')),
     );
     await s.screenshot(page, 'tab');
 
     const { runId, dialogImage } = await startRun(page);
     expect(dialogImage).toBe(DEMO_IMAGE);
-    const [migrate, fixTree] = DECLARED_COMMANDS;
     await waitForLogLines(page, [
       '===== docker release commands =====',
       `2 release commands of ${SHOP_REF} on ${DEMO_IMAGE}`,
+      `All of them are declared in ${
+        portal!.declaredFile
+      } (${declared.declarations[0].revision!.slice(0, 19)})`,
       `[1/2] ${migrate.label}: ${migrate.command}`,
       '  Applying shop.0003_stock... OK',
       `[1/2] ${migrate.label} passed (exit 0`,
@@ -159,45 +156,62 @@ it('1. a first run: the demo shop comes with its declared commands, and running 
       image: DEMO_IMAGE,
       reason: null,
     });
-    expect(run.steps.map(x => [x.command, x.status, x.exitCode])).toEqual(
-      DECLARED_COMMANDS.map(c => [c.command, 'succeeded', 0]),
+    expect(
+      run.steps.map(x => [x.command, x.source, x.status, x.exitCode]),
+    ).toEqual(
+      DECLARED_COMMANDS.map(c => [c.command, 'repository', 'succeeded', 0]),
     );
   });
 });
 
-it('2. edits the commands: adds the security check, reorders, saves, and finds them after a reload', async () => {
+it('2. edits the commands: adds the security check between the declared ones, reorders, saves, and finds them after a reload', async () => {
+  const warm = { label: 'Warm caches', command: './manage.sh warm-caches' };
   await scenario('2-edit-commands', async s => {
     const page = await s.newPage();
     await openSignedIn(page, tabUrl(SHOP));
     expect(await commandRows(page)).toEqual([
-      shownAs(MIGRATE, 'api'),
-      shownAs(FIX_TREE, 'api'),
+      shownAs(MIGRATE, 'repository'),
+      shownAs(FIX_TREE, 'repository'),
     ]);
+    // Declared commands are changed where they are declared.
+    await expect(
+      page.getByRole('button', { name: `Edit ${MIGRATE.label}` }).count(),
+    ).resolves.toBe(0);
 
+    // The tab's own commands run between the declared ones.
     await addCommand(page, SECURITY);
+    await addCommand(page, warm);
     expect(await commandRows(page)).toEqual([
-      shownAs(MIGRATE, 'api'),
-      shownAs(FIX_TREE, 'api'),
+      shownAs(MIGRATE, 'repository'),
       shownAs(SECURITY, 'user'),
+      shownAs(warm, 'user'),
+      shownAs(FIX_TREE, 'repository'),
     ]);
 
-    // By mouse: the drag handle of the last row onto the first.
+    // By mouse: the drag handle of the tab's second command onto its first.
     await page
-      .getByTestId('drag-handle-3')
+      .getByTestId('drag-handle-2')
       .dragTo(page.getByTestId('command-row-1'));
     expect(await commandRows(page)).toEqual([
+      shownAs(MIGRATE, 'repository'),
+      shownAs(warm, 'user'),
       shownAs(SECURITY, 'user'),
-      shownAs(MIGRATE, 'api'),
-      shownAs(FIX_TREE, 'api'),
+      shownAs(FIX_TREE, 'repository'),
     ]);
     // By keyboard: the move buttons.
     await page
-      .getByRole('button', { name: `Move ${SECURITY.label} down` })
+      .getByRole('button', { name: `Move ${SECURITY.label} up` })
+      .click();
+    // And a command deleted before the save is never written.
+    await page.getByRole('button', { name: `Delete ${warm.label}` }).click();
+    await page
+      .getByRole('dialog', { name: 'Delete this command?' })
+      .getByRole('button', { name: 'Delete' })
       .click();
     const expected = [
-      shownAs(MIGRATE, 'api'),
+      shownAs(MIGRATE, 'repository'),
       shownAs(SECURITY, 'user'),
-      shownAs(FIX_TREE, 'api'),
+      shownAs(FIX_TREE, 'repository'),
     ];
     expect(await commandRows(page)).toEqual(expected);
 
@@ -214,14 +228,10 @@ it('2. edits the commands: adds the security check, reorders, saves, and finds t
         source,
         enabled,
       })),
-    ).toEqual([
-      { ...MIGRATE, source: 'api', enabled: true },
-      { ...SECURITY, source: 'user', enabled: true },
-      { ...FIX_TREE, source: 'api', enabled: true },
-    ]);
+    ).toEqual([{ ...SECURITY, source: 'user', enabled: true }]);
     await s.screenshot(page);
 
-    // The history: the save on top, by the guest, after the declared ones.
+    // The history: the save, by the guest, the list's first write.
     await page.getByRole('link', { name: 'History' }).click();
     const revisions = page.getByRole('table', {
       name: 'Revisions of the release commands',
@@ -232,11 +242,7 @@ it('2. edits the commands: adds the security check, reorders, saves, and finds t
     await newest.getByText('Saved the list').waitFor();
     await newest.getByText('user:default/guest').waitFor();
     await newest.getByText(`added ${SECURITY.label}`).waitFor();
-    await revisions
-      .getByRole('row')
-      .filter({ hasText: 'Added a command' })
-      .first()
-      .waitFor();
+    expect(stored.revision).toBe(1);
     await s.screenshot(page, 'history');
   });
 });
@@ -296,6 +302,19 @@ it('3. runs them on the demo image: a live log, the failing check fails the run,
     await row.getByText(DEMO_IMAGE).waitFor();
     await row.getByText(reason).waitFor();
     await s.screenshot(page);
+
+    // Each command's durations over the runs so far, against its timeout.
+    await page
+      .getByRole('img', {
+        name: `Durations of ${MIGRATE.label} over the last 2 runs; timeout 30 min`,
+      })
+      .waitFor();
+    await page
+      .getByRole('img', {
+        name: `Durations of ${SECURITY.label} over the last 1 run; timeout 30 min`,
+      })
+      .waitFor();
+    await s.screenshot(page, 'durations');
 
     // The owners are told (the guest is in the group that owns the shop),
     // with a link that opens the run.
@@ -388,7 +407,7 @@ it('5. refuses a save from a stale copy: the second editor sees the conflict and
       commandsPath(SHOP),
     );
     expect(afterConflict.commands.map(c => c.label)).toEqual([
-      ...DEMO_COMMANDS.map(c => c.label),
+      SECURITY.label,
       first.label,
     ]);
     await s.screenshot(bob, 'stale-save');
@@ -399,16 +418,21 @@ it('5. refuses a save from a stale copy: the second editor sees the conflict and
     await addCommand(bob, second);
     await saveCommands(bob);
 
-    const expected = [
-      ...DEMO_COMMANDS.map(c => c.label),
+    const stored = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
+    expect(stored.commands.map(c => c.label)).toEqual([
+      SECURITY.label,
       first.label,
       second.label,
-    ];
-    const stored = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
-    expect(stored.commands.map(c => c.label)).toEqual(expected);
+    ]);
     expect(stored.revision).toBe(afterConflict.revision + 1);
     await alice.reload();
-    expect(await labels(alice)).toEqual(expected);
+    expect(await labels(alice)).toEqual([
+      MIGRATE.label,
+      SECURITY.label,
+      first.label,
+      second.label,
+      FIX_TREE.label,
+    ]);
     await s.screenshot(bob);
   });
 });
@@ -470,5 +494,63 @@ it("6. lets an agent read the shop's commands and runs through the portal's MCP 
     });
   } finally {
     await agent.close();
+  }
+});
+
+it("7. reads the shop's declared commands from its file: an edit shows without a write, a broken file is a problem in the tab and fails a run before step 1", async () => {
+  const file = portal!.declaredFile;
+  const original = fs.readFileSync(file, 'utf8');
+  const renamed = { ...FIX_TREE, label: 'Fix the page tree' };
+  try {
+    await scenario('7-declared-file', async s => {
+      const before = await portal!.api<ReleaseCommandList>(commandsPath(SHOP));
+      fs.writeFileSync(
+        file,
+        original.replace(`label: ${FIX_TREE.label}`, `label: ${renamed.label}`),
+      );
+      const page = await s.newPage();
+      await openSignedIn(page, tabUrl(SHOP));
+      await commandsTable(page).getByText(renamed.label).waitFor();
+      const rows = await commandRows(page);
+      expect(rows[0]).toEqual(shownAs(MIGRATE, 'repository'));
+      expect(rows[rows.length - 1]).toEqual(shownAs(renamed, 'repository'));
+      // Nothing was written to the tab's list.
+      expect(
+        (await portal!.api<ReleaseCommandList>(commandsPath(SHOP))).revision,
+      ).toBe(before.revision);
+
+      fs.writeFileSync(
+        file,
+        'commands:\n  - label: Migrate database\n    command: [\n',
+      );
+      await page.reload();
+      const problem = page
+        .getByRole('alert')
+        .filter({ hasText: 'Runs fail before step 1 until it is fixed.' });
+      await problem
+        .getByText(
+          /The release commands declared in the file \.\/demo-shop\/release-commands\.yaml \(release-commands\/file annotation\) cannot be parsed/,
+        )
+        .waitFor();
+      await s.screenshot(page, 'broken-file');
+
+      const { runId } = await startRun(page);
+      await waitForRunEnd(page);
+      const run = await portal!.api<ReleaseCommandRun>(
+        `/api/release-commands/runs/${runId}`,
+      );
+      expect(run.status).toBe('failed');
+      expect(run.startedAt).toBeNull();
+      expect(run.reason).toMatch(
+        /^The release commands declared in the file \.\/demo-shop\/release-commands\.yaml \(release-commands\/file annotation\) cannot be parsed: .* No command ran\.$/,
+      );
+      expect(run.steps.map(step => step.status)).toEqual(
+        run.steps.map(() => 'skipped'),
+      );
+      await page.getByRole('alert').getByText('No command ran.').waitFor();
+      await s.screenshot(page);
+    });
+  } finally {
+    fs.writeFileSync(file, original);
   }
 });

@@ -13,9 +13,8 @@ export const BACKEND_URL = process.env.BACKEND_URL ?? 'http://localhost:7007';
 export const DEMO_IMAGE = 'release-commands-demo/shop:1';
 
 /**
- * What examples/demo-shop/release-commands.yaml declares: the portal adds
- * them to the demo shop's list (source `api`) while it has never been
- * written, and they pass on the demo image.
+ * What examples/demo-shop/release-commands.yaml declares, the first before
+ * the tab's commands and the second after them; they pass on the demo image.
  */
 export const DECLARED_COMMANDS = [
   { label: 'Migrate database', command: './manage.sh migrate' },
