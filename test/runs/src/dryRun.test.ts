@@ -13,7 +13,7 @@ import { labelledContainers, runsApi, waitFor } from './runs';
 
 jest.setTimeout(5 * 60_000);
 
-/** The demo service's commands (examples/demo-shop/release-commands.yaml and the tab's). */
+/** The demo service's commands, as the reference document has them. */
 const DEMO_COMMANDS = [
   { label: 'Migrate database', command: './manage.sh migrate' },
   { label: 'Security checks', command: './manage.sh check-security' },
@@ -92,6 +92,7 @@ describe.each(['sqlite', 'postgres'] as const)(
         steps: DEMO_COMMANDS.map((command, position) => ({
           position,
           ...command,
+          source: 'user',
           timeoutSeconds: 1800,
           executable: './manage.sh',
           found: './manage.sh',
