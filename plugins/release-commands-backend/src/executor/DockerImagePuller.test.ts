@@ -43,8 +43,13 @@ describe('DockerImagePuller', () => {
       const { done, lines } = prepare(createPuller(), image);
 
       const { Id } = await docker.getImage(image).inspect();
-      // Built on the engine, never pulled: no registry knows it.
-      expect(await done).toEqual({ reference: Id, id: Id });
+      // Built on the engine, never pulled: no registry knows it. Its labels
+      // come back, for the commands an image may declare.
+      expect(await done).toEqual({
+        reference: Id,
+        id: Id,
+        labels: { 'org.release-commands.test-image': 'true' },
+      });
       expect(Id).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(lines).toEqual([`Image ${image} is present on the engine`]);
     });
