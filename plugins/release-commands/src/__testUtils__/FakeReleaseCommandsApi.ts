@@ -270,7 +270,6 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
     ),
   );
 
-  /** Newest first, paged like the runs. */
   /** What the entity's repository and image declare (none by default). */
   declarations: CommandDeclaration[] = [];
 
@@ -279,6 +278,7 @@ export class FakeReleaseCommandsApi implements ReleaseCommandsApi {
     declarations: clone(this.declarations),
   }));
 
+  /** Newest first, paged like the runs. */
   listRevisions = jest.fn(
     async (
       _entityRef: string,

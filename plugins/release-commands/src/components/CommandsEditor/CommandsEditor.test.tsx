@@ -2,7 +2,9 @@ import { mockApis, renderInTestApp } from '@backstage/frontend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent, { UserEvent } from '@testing-library/user-event';
+import { CommandDeclaration } from '@release-commands/backstage-plugin-release-commands-common';
 import {
+  demoShopCommands,
   ENTITY_REF,
   FakeReleaseCommandsApi,
   httpError,
@@ -39,6 +41,45 @@ function rowLabels() {
   return screen
     .getAllByTestId(/^command-row-/)
     .map(row => within(row).getAllByRole('cell')[2].textContent);
+}
+
+/** Every row, own and declared, as label and source, top to bottom. */
+function runOrder() {
+  const table = screen.getByRole('table', {
+    name: /release commands in run order/i,
+  });
+  return Array.from(table.querySelectorAll('tbody tr'), row => {
+    const cells = within(row as HTMLElement).getAllByRole('cell');
+    // The first cell is the drag handle's (empty for declared rows).
+    return `${cells[1].textContent}. ${cells[2].textContent} (${cells[4].textContent})`;
+  });
+}
+
+const REVISION = `sha256:3f2a9c1b0d4e${'0'.repeat(52)}`;
+
+function repositoryDeclaration(
+  overrides: Partial<CommandDeclaration> = {},
+): CommandDeclaration {
+  return {
+    source: 'repository',
+    location: './release-commands.yaml',
+    revision: REVISION,
+    commands: [
+      {
+        label: 'Collect static',
+        command: 'python manage.py collectstatic',
+        timeoutSeconds: 300,
+        position: 'before',
+      },
+      {
+        label: 'Clear sessions',
+        command: 'python manage.py clearsessions',
+        timeoutSeconds: null,
+        position: 'after',
+      },
+    ],
+    ...overrides,
+  };
 }
 
 const savedBody = (api: FakeReleaseCommandsApi) =>
@@ -410,6 +451,153 @@ describe('CommandsEditor', () => {
       'draggable',
     );
     expect(screen.queryByTestId('drag-handle-1')).toBeNull();
+  });
+
+  describe('declared commands', () => {
+    it('shows them read only, in run order among the own commands, with the file they come from', async () => {
+      const api = new FakeReleaseCommandsApi();
+      api.declarations = [
+        repositoryDeclaration(),
+        {
+          source: 'image',
+          location: 'shop:2',
+          revision: `sha256:${'a'.repeat(64)}`,
+          seenInRunId: 'run-1',
+          commands: [
+            {
+              label: 'Check image',
+              command: './check',
+              timeoutSeconds: null,
+              position: 'before',
+            },
+          ],
+        },
+      ];
+      await renderEditor(api);
+      await screen.findByTestId('declared-row-1');
+
+      expect(runOrder()).toEqual([
+        '1. Check image (Image)',
+        '2. Collect static (Repository)',
+        '3. Migrate database (Framework default)',
+        '4. Security checks (Template)',
+        '5. Fix tree (Added by you)',
+        '6. Clear sessions (Repository)',
+      ]);
+      const collect = screen.getByTestId('declared-row-2');
+      expect(within(collect).getByText('5 min')).toBeInTheDocument();
+      expect(within(collect).getByText('Yes')).toBeInTheDocument();
+      expect(within(collect).queryByRole('button')).toBeNull();
+      expect(within(collect).queryByRole('checkbox')).toBeNull();
+      expect(collect).not.toHaveAttribute('draggable');
+      expect(
+        within(screen.getByTestId('declared-row-3')).getByText(
+          '30 min (default)',
+        ),
+      ).toBeInTheDocument();
+      expect(
+        screen.queryByRole('button', { name: 'Edit Collect static' }),
+      ).toBeNull();
+      // The own rows keep their own numbering for handles and moves.
+      expect(screen.getByTestId('command-row-1')).toHaveTextContent(
+        'Migrate database',
+      );
+      expect(
+        screen.getByRole('button', { name: 'Move Migrate database up' }),
+      ).toBeDisabled();
+      expect(
+        screen.getByRole('button', { name: 'Move Fix tree down' }),
+      ).toBeDisabled();
+      expect(
+        screen.getByText(/Rows marked Repository are declared in/),
+      ).toHaveTextContent(
+        "Rows marked Repository are declared in ./release-commands.yaml (sha256:3f2a9c1b0d4e), named by the entity's release-commands/file annotation: change them there.",
+      );
+      expect(
+        screen.getByText(/Rows marked Image were declared by/),
+      ).toHaveTextContent(
+        /shop:2 \(sha256:aaaaaaaaaaaa\), the image of the latest run/,
+      );
+    });
+
+    it('saves only the own commands, whatever is declared', async () => {
+      const api = new FakeReleaseCommandsApi();
+      api.declarations = [repositoryDeclaration()];
+      await renderEditor(api);
+      await screen.findByTestId('declared-row-1');
+
+      await user.click(
+        screen.getByRole('button', { name: 'Move Fix tree up' }),
+      );
+      expect(runOrder().map(row => row.replace(/ \(.*\)$/, ''))).toEqual([
+        '1. Collect static',
+        '2. Migrate database',
+        '3. Fix tree',
+        '4. Security checks',
+        '5. Clear sessions',
+      ]);
+      await user.click(screen.getByRole('button', { name: 'Save' }));
+      await screen.findByText('All changes saved.');
+      expect(savedBody(api).commands.map(c => c.label)).toEqual([
+        'Migrate database',
+        'Fix tree',
+        'Security checks',
+      ]);
+    });
+
+    it('shows the table when only declared commands exist, and lets the user add their own', async () => {
+      const api = new FakeReleaseCommandsApi({
+        list: { ...demoShopCommands(), commands: [] },
+      });
+      api.declarations = [repositoryDeclaration()];
+      await renderEditor(api);
+
+      await screen.findByTestId('declared-row-2');
+      expect(screen.queryByText('No release commands yet')).toBeNull();
+      expect(screen.queryByTestId('command-row-1')).toBeNull();
+      expect(
+        screen.getByRole('button', { name: 'Add command' }),
+      ).toBeInTheDocument();
+    });
+
+    it('says when a declaration cannot be used, and that runs fail before step 1', async () => {
+      const api = new FakeReleaseCommandsApi();
+      const problem =
+        'The release commands declared in the file ./release-commands.yaml (release-commands/file annotation) cannot be parsed: unexpected end of the stream at line 3.';
+      api.declarations = [
+        repositoryDeclaration({ revision: null, commands: [], problem }),
+      ];
+      await renderEditor(api);
+
+      const alert = await screen.findByRole('alert');
+      expect(alert).toHaveTextContent(
+        `${problem} Runs fail before step 1 until it is fixed.`,
+      );
+      expect(screen.queryByTestId(/^declared-row-/)).toBeNull();
+      expect(rowLabels()).toHaveLength(3);
+    });
+
+    it('keeps the own list editable when the declared commands cannot be read', async () => {
+      const api = new FakeReleaseCommandsApi();
+      api.getDeclaredCommands.mockImplementationOnce(async () => {
+        throw await httpError(503, 'The repository is not reachable');
+      });
+      api.declarations = [repositoryDeclaration()];
+      await renderEditor(api);
+
+      expect(
+        await screen.findByText(
+          /Could not read the commands declared for this entity: The repository is not reachable/,
+        ),
+      ).toBeInTheDocument();
+      expect(
+        screen.getByRole('button', { name: 'Edit Fix tree' }),
+      ).toBeEnabled();
+      await user.click(screen.getByRole('button', { name: 'Retry' }));
+      expect(await screen.findByTestId('declared-row-1')).toHaveTextContent(
+        'Collect static',
+      );
+    });
   });
 
   it('offers to try again when the list cannot be loaded', async () => {

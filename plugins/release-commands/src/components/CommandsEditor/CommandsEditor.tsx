@@ -26,6 +26,12 @@ export function CommandsEditor(props: {
     () => api.getCommands(entityRef),
     [api, entityRef],
   );
+  // Read beside the list, not before it: a repository that is slow or down
+  // does not keep the tab's own commands from being edited.
+  const declared = useAsyncRetry(
+    () => api.getDeclaredCommands(entityRef),
+    [api, entityRef],
+  );
 
   if (loaded.loading && !loaded.value) {
     return (
@@ -50,6 +56,9 @@ export function CommandsEditor(props: {
       entityRef={entityRef}
       historyHref={props.historyHref}
       list={loaded.value}
+      declarations={declared.value?.declarations ?? []}
+      declarationsError={declared.error}
+      onRetryDeclarations={declared.retry}
       editable={permission.allowed}
       permissionKnown={!permission.loading}
     />

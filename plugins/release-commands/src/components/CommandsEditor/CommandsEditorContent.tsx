@@ -1,8 +1,10 @@
 import { InfoCard } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import {
+  CommandDeclaration,
   describeError,
   ReleaseCommandList,
+  shortRevision,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
@@ -35,6 +37,7 @@ const useStyles = makeStyles(theme => ({
     marginTop: theme.spacing(2),
   },
   status: { flex: 1 },
+  rules: { marginTop: theme.spacing(1) },
   visuallyHidden: {
     position: 'absolute',
     width: 1,
@@ -51,6 +54,46 @@ function ReadOnlyNotice() {
       You can see these commands but not change them: that needs the permission
       to update this entity's release commands.
     </Alert>
+  );
+}
+
+/** A declaration that cannot be used, and what that means for runs. */
+function DeclarationProblem(props: { declaration: CommandDeclaration }) {
+  const { declaration } = props;
+  return (
+    <Alert severity="error">
+      {declaration.problem}{' '}
+      {declaration.source === 'repository'
+        ? 'Runs fail before step 1 until it is fixed.'
+        : 'A run on an image with this label fails before step 1.'}
+    </Alert>
+  );
+}
+
+/** Where the declared rows come from, and where they are changed. */
+function DeclarationRule(props: { declaration: CommandDeclaration }) {
+  const { declaration } = props;
+  const revision = declaration.revision
+    ? ` (${shortRevision(declaration.revision)})`
+    : '';
+  return (
+    <Typography variant="body2" color="textSecondary">
+      {declaration.source === 'repository' ? (
+        <>
+          Rows marked Repository are declared in{' '}
+          <code>{declaration.location}</code>
+          {revision}, named by the entity's release-commands/file annotation:
+          change them there.
+        </>
+      ) : (
+        <>
+          Rows marked Image were declared by the release-commands/commands label
+          of <code>{declaration.location}</code>
+          {revision}, the image of the latest run: the next image may declare
+          others.
+        </>
+      )}
+    </Typography>
   );
 }
 
@@ -75,6 +118,11 @@ export function CommandsEditorContent(props: {
   entityRef: string;
   historyHref?: string;
   list: ReleaseCommandList;
+  /** What the repository and the image declare, once read. */
+  declarations: CommandDeclaration[];
+  /** Why the declared commands could not be read, if they could not. */
+  declarationsError?: Error;
+  onRetryDeclarations: () => void;
   editable: boolean;
   /** False while the permission is being checked: no notice flashes by. */
   permissionKnown: boolean;
@@ -164,7 +212,14 @@ export function CommandsEditorContent(props: {
   };
 
   const busy = save.kind === 'saving' || save.kind === 'reloading';
-  const addButton = editable && draft.commands.length > 0 && (
+  const usable = props.declarations.filter(
+    declaration => !declaration.problem && declaration.commands.length > 0,
+  );
+  const problems = props.declarations.filter(
+    declaration => declaration.problem,
+  );
+  const showList = draft.commands.length > 0 || usable.length > 0;
+  const addButton = editable && showList && (
     <Button
       color="primary"
       startIcon={<AddIcon />}
@@ -193,6 +248,30 @@ export function CommandsEditorContent(props: {
       }
     >
       {!editable && props.permissionKnown && <ReadOnlyNotice />}
+      {problems.map(declaration => (
+        <DeclarationProblem
+          key={`${declaration.source}:${declaration.location}`}
+          declaration={declaration}
+        />
+      ))}
+      {props.declarationsError && (
+        <Alert
+          severity="warning"
+          action={
+            <Button
+              color="inherit"
+              size="small"
+              onClick={props.onRetryDeclarations}
+            >
+              Retry
+            </Button>
+          }
+        >
+          Could not read the commands declared for this entity:{' '}
+          {describeError(props.declarationsError)}. The tab's own commands can
+          still be changed.
+        </Alert>
+      )}
       {save.kind === 'conflict' && (
         <Alert
           severity="warning"
@@ -213,7 +292,7 @@ export function CommandsEditorContent(props: {
         </Alert>
       )}
 
-      {draft.commands.length === 0 ? (
+      {!showList ? (
         <NoCommandsYet
           defaultTimeoutSeconds={defaultTimeoutSeconds}
           editable={editable}
@@ -222,6 +301,7 @@ export function CommandsEditorContent(props: {
       ) : (
         <CommandsList
           commands={draft.commands}
+          declarations={usable}
           defaultTimeoutSeconds={defaultTimeoutSeconds}
           editable={editable}
           onMove={handleMove}
@@ -236,6 +316,17 @@ export function CommandsEditorContent(props: {
           onDelete={command => setDialog({ kind: 'delete', command })}
           moveButtonRef={moveButtonRef}
         />
+      )}
+
+      {usable.length > 0 && (
+        <Box className={classes.rules}>
+          {usable.map(declaration => (
+            <DeclarationRule
+              key={`${declaration.source}:${declaration.location}`}
+              declaration={declaration}
+            />
+          ))}
+        </Box>
       )}
 
       {editable && (

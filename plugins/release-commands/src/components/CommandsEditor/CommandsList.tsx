@@ -13,6 +13,12 @@ import ArrowUpwardIcon from '@material-ui/icons/ArrowUpward';
 import DeleteIcon from '@material-ui/icons/Delete';
 import DragIndicatorIcon from '@material-ui/icons/DragIndicator';
 import EditIcon from '@material-ui/icons/Edit';
+import {
+  CommandDeclaration,
+  DeclaredCommand,
+  DeclaredCommandSource,
+  inRunOrder,
+} from '@release-commands/backstage-plugin-release-commands-common';
 import { DragEvent, useState } from 'react';
 import { formatTimeout } from '../../lib/format';
 import { CommandSourceChip } from './CommandSourceChip';
@@ -42,8 +48,62 @@ const useStyles = makeStyles(theme => ({
 const cx = (...names: Array<string | false | undefined>) =>
   names.filter(Boolean).join(' ');
 
+/** A row of the table: one of the tab's own commands, or a declared one. */
+type Row =
+  | { kind: 'own'; key: string; command: DraftCommand; index: number }
+  | {
+      kind: 'declared';
+      key: string;
+      command: DeclaredCommand;
+      source: DeclaredCommandSource;
+      /** Counts the declared rows only, top to bottom, from 1. */
+      number: number;
+    };
+
+/**
+ * The tab's own commands with the declared ones, in the order a run takes
+ * them: the same rule the backend orders a run's steps by.
+ */
+function rowsInRunOrder(
+  commands: DraftCommand[],
+  declarations: CommandDeclaration[],
+): Row[] {
+  const rows = inRunOrder<Row>(
+    commands.map((command, index) => ({
+      kind: 'own',
+      key: command.key,
+      command,
+      index,
+    })),
+    declarations
+      .filter(declaration => !declaration.problem)
+      .map((declaration, d) => ({
+        source: declaration.source,
+        items: declaration.commands.map((command, c) => ({
+          position: command.position,
+          item: {
+            kind: 'declared',
+            key: `declared:${d}:${c}`,
+            command,
+            source: declaration.source,
+            number: 0,
+          },
+        })),
+      })),
+  );
+  let declared = 0;
+  return rows.map(row =>
+    row.kind === 'declared' ? { ...row, number: ++declared } : row,
+  );
+}
+
 export type CommandsListProps = {
   commands: DraftCommand[];
+  /**
+   * What the repository and the image declare: shown in run order among the
+   * tab's commands, read only, since they change where they are declared.
+   */
+  declarations: CommandDeclaration[];
   defaultTimeoutSeconds: number;
   /** Without the update permission the list is shown, not edited. */
   editable: boolean;
@@ -59,12 +119,23 @@ export type CommandsListProps = {
 };
 
 /**
- * The commands in run order. Rows reorder by dragging (native HTML5 drag and
- * drop) or, for keyboards and screen readers, with the move buttons.
+ * The commands in run order. The tab's own rows reorder among themselves by
+ * dragging (native HTML5 drag and drop) or, for keyboards and screen
+ * readers, with the move buttons; declared rows stay where their
+ * declaration puts them.
  */
 export function CommandsList(props: CommandsListProps) {
   const { commands, defaultTimeoutSeconds, editable } = props;
   const classes = useStyles();
+  const rows = rowsInRunOrder(commands, props.declarations);
+  const timeout = (timeoutSeconds: number | null) =>
+    timeoutSeconds === null ? (
+      <Typography variant="body2" color="textSecondary">
+        {formatTimeout(defaultTimeoutSeconds)} (default)
+      </Typography>
+    ) : (
+      formatTimeout(timeoutSeconds)
+    );
   const [dragFrom, setDragFrom] = useState<number>();
   const [dragOver, setDragOver] = useState<number>();
   // A row drags only from its handle, so the command text stays selectable.
@@ -117,117 +188,147 @@ export function CommandsList(props: CommandsListProps) {
         </TableRow>
       </TableHead>
       <TableBody>
-        {commands.map((command, index) => (
-          <TableRow
-            key={command.key}
-            data-testid={`command-row-${index + 1}`}
-            className={cx(
-              classes.row,
-              dragFrom === index && classes.dragging,
-              dragOver === index &&
-                dragFrom !== undefined &&
-                dragFrom !== index &&
-                (dragFrom > index ? classes.dropAbove : classes.dropBelow),
-            )}
-            {...dragHandlers(index, command.key)}
-          >
-            {editable && (
-              <TableCell padding="checkbox">
-                <Tooltip title="Drag to reorder">
-                  <DragIndicatorIcon
-                    className={classes.handle}
-                    aria-hidden
-                    fontSize="small"
-                    data-testid={`drag-handle-${index + 1}`}
-                    onMouseDown={() => setGrabbed(index)}
-                    onMouseUp={() => setGrabbed(undefined)}
-                  />
-                </Tooltip>
-              </TableCell>
-            )}
-            <TableCell>{index + 1}</TableCell>
-            <TableCell
-              className={command.enabled ? undefined : classes.disabledText}
-            >
-              {command.label}
-            </TableCell>
-            <TableCell>
-              <Typography
-                variant="body2"
-                component="code"
-                className={cx(
-                  classes.command,
-                  !command.enabled && classes.disabledText,
-                )}
+        {rows.map((row, order) => {
+          if (row.kind === 'declared') {
+            const { command } = row;
+            return (
+              <TableRow
+                key={row.key}
+                data-testid={`declared-row-${row.number}`}
+                className={classes.row}
               >
-                {command.command}
-              </Typography>
-            </TableCell>
-            <TableCell>
-              <CommandSourceChip source={command.source} />
-            </TableCell>
-            <TableCell>
-              {editable ? (
-                <Switch
-                  size="small"
-                  color="primary"
-                  checked={command.enabled}
-                  onChange={e => props.onToggle(command, e.target.checked)}
-                  inputProps={{ 'aria-label': `Enabled: ${command.label}` }}
-                />
-              ) : (
-                <Typography variant="body2">
-                  {command.enabled ? 'Yes' : 'No'}
-                </Typography>
+                {editable && <TableCell padding="checkbox" />}
+                <TableCell>{order + 1}</TableCell>
+                <TableCell>{command.label}</TableCell>
+                <TableCell>
+                  <Typography
+                    variant="body2"
+                    component="code"
+                    className={classes.command}
+                  >
+                    {command.command}
+                  </Typography>
+                </TableCell>
+                <TableCell>
+                  <CommandSourceChip source={row.source} />
+                </TableCell>
+                <TableCell>
+                  <Typography variant="body2">Yes</Typography>
+                </TableCell>
+                <TableCell className={classes.nowrap}>
+                  {timeout(command.timeoutSeconds)}
+                </TableCell>
+                {editable && <TableCell />}
+              </TableRow>
+            );
+          }
+          const { command, index } = row;
+          return (
+            <TableRow
+              key={command.key}
+              data-testid={`command-row-${index + 1}`}
+              className={cx(
+                classes.row,
+                dragFrom === index && classes.dragging,
+                dragOver === index &&
+                  dragFrom !== undefined &&
+                  dragFrom !== index &&
+                  (dragFrom > index ? classes.dropAbove : classes.dropBelow),
               )}
-            </TableCell>
-            <TableCell className={classes.nowrap}>
-              {command.timeoutSeconds === null ? (
-                <Typography variant="body2" color="textSecondary">
-                  {formatTimeout(defaultTimeoutSeconds)} (default)
-                </Typography>
-              ) : (
-                formatTimeout(command.timeoutSeconds)
+              {...dragHandlers(index, command.key)}
+            >
+              {editable && (
+                <TableCell padding="checkbox">
+                  <Tooltip title="Drag to reorder">
+                    <DragIndicatorIcon
+                      className={classes.handle}
+                      aria-hidden
+                      fontSize="small"
+                      data-testid={`drag-handle-${index + 1}`}
+                      onMouseDown={() => setGrabbed(index)}
+                      onMouseUp={() => setGrabbed(undefined)}
+                    />
+                  </Tooltip>
+                </TableCell>
               )}
-            </TableCell>
-            {editable && (
-              <TableCell align="right" className={classes.nowrap}>
-                <IconButton
-                  size="small"
-                  aria-label={`Move ${command.label} up`}
-                  disabled={index === 0}
-                  onClick={() => props.onMove(index, index - 1, 'keyboard')}
-                  ref={props.moveButtonRef(command.key, 'up')}
-                >
-                  <ArrowUpwardIcon fontSize="small" />
-                </IconButton>
-                <IconButton
-                  size="small"
-                  aria-label={`Move ${command.label} down`}
-                  disabled={index === commands.length - 1}
-                  onClick={() => props.onMove(index, index + 1, 'keyboard')}
-                  ref={props.moveButtonRef(command.key, 'down')}
-                >
-                  <ArrowDownwardIcon fontSize="small" />
-                </IconButton>
-                <IconButton
-                  size="small"
-                  aria-label={`Edit ${command.label}`}
-                  onClick={() => props.onEdit(command)}
-                >
-                  <EditIcon fontSize="small" />
-                </IconButton>
-                <IconButton
-                  size="small"
-                  aria-label={`Delete ${command.label}`}
-                  onClick={() => props.onDelete(command)}
-                >
-                  <DeleteIcon fontSize="small" />
-                </IconButton>
+              <TableCell>{order + 1}</TableCell>
+              <TableCell
+                className={command.enabled ? undefined : classes.disabledText}
+              >
+                {command.label}
               </TableCell>
-            )}
-          </TableRow>
-        ))}
+              <TableCell>
+                <Typography
+                  variant="body2"
+                  component="code"
+                  className={cx(
+                    classes.command,
+                    !command.enabled && classes.disabledText,
+                  )}
+                >
+                  {command.command}
+                </Typography>
+              </TableCell>
+              <TableCell>
+                <CommandSourceChip source={command.source} />
+              </TableCell>
+              <TableCell>
+                {editable ? (
+                  <Switch
+                    size="small"
+                    color="primary"
+                    checked={command.enabled}
+                    onChange={e => props.onToggle(command, e.target.checked)}
+                    inputProps={{ 'aria-label': `Enabled: ${command.label}` }}
+                  />
+                ) : (
+                  <Typography variant="body2">
+                    {command.enabled ? 'Yes' : 'No'}
+                  </Typography>
+                )}
+              </TableCell>
+              <TableCell className={classes.nowrap}>
+                {timeout(command.timeoutSeconds)}
+              </TableCell>
+              {editable && (
+                <TableCell align="right" className={classes.nowrap}>
+                  <IconButton
+                    size="small"
+                    aria-label={`Move ${command.label} up`}
+                    disabled={index === 0}
+                    onClick={() => props.onMove(index, index - 1, 'keyboard')}
+                    ref={props.moveButtonRef(command.key, 'up')}
+                  >
+                    <ArrowUpwardIcon fontSize="small" />
+                  </IconButton>
+                  <IconButton
+                    size="small"
+                    aria-label={`Move ${command.label} down`}
+                    disabled={index === commands.length - 1}
+                    onClick={() => props.onMove(index, index + 1, 'keyboard')}
+                    ref={props.moveButtonRef(command.key, 'down')}
+                  >
+                    <ArrowDownwardIcon fontSize="small" />
+                  </IconButton>
+                  <IconButton
+                    size="small"
+                    aria-label={`Edit ${command.label}`}
+                    onClick={() => props.onEdit(command)}
+                  >
+                    <EditIcon fontSize="small" />
+                  </IconButton>
+                  <IconButton
+                    size="small"
+                    aria-label={`Delete ${command.label}`}
+                    onClick={() => props.onDelete(command)}
+                  >
+                    <DeleteIcon fontSize="small" />
+                  </IconButton>
+                </TableCell>
+              )}
+            </TableRow>
+          );
+        })}
       </TableBody>
     </Table>
   );

@@ -363,6 +363,31 @@ describe('RunPage', () => {
     expect(screen.queryByText('./manage.sh migrate')).toBeNull();
   });
 
+  it('shows where each step came from, and which file version declared it', async () => {
+    const run = runningRun();
+    const revision = `sha256:${'3f2a9c1b0d4e'}${'0'.repeat(52)}`;
+    run.steps = [
+      {
+        ...run.steps[0],
+        source: 'repository',
+        declaredIn: { location: './release-commands.yaml', revision },
+      },
+      { ...run.steps[1], source: 'user' },
+    ];
+    const api = new FakeReleaseCommandsApi({ runs: [run] });
+    controllableLog(api);
+    await renderRunPage(api);
+
+    const first = await screen.findByTestId('step-1');
+    expect(within(first).getByText('Repository')).toBeInTheDocument();
+    expect(within(first).getByTestId('declared-in')).toHaveTextContent(
+      'Declared in ./release-commands.yaml (sha256:3f2a9c1b0d4e)',
+    );
+    const second = screen.getByTestId('step-2');
+    expect(within(second).getByText('Added by you')).toBeInTheDocument();
+    expect(within(second).queryByTestId('declared-in')).toBeNull();
+  });
+
   it('shows the repository digest of a pulled image', async () => {
     const digest = `registry.example.com/shop@sha256:${'e'.repeat(64)}`;
     const api = new FakeReleaseCommandsApi({

@@ -6,6 +6,7 @@ import TableHead from '@material-ui/core/TableHead';
 import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
 import { elapsed, formatTimeout } from '../../lib/format';
+import { CommandSourceChip } from '../CommandsEditor/CommandSourceChip';
 import { RunStatusChip } from '../RunStatusChip/RunStatusChip';
 import { StepLabel } from '../StepLabel/StepLabel';
 
@@ -31,6 +32,7 @@ export function RunSteps(props: { steps: RunStep[] }) {
         <TableRow>
           <TableCell>#</TableCell>
           <TableCell>Step</TableCell>
+          <TableCell>Source</TableCell>
           <TableCell>Status</TableCell>
           <TableCell>Result</TableCell>
           <TableCell>Duration</TableCell>
@@ -43,6 +45,9 @@ export function RunSteps(props: { steps: RunStep[] }) {
             <TableCell>{index + 1}</TableCell>
             <TableCell>
               <StepLabel step={step} />
+            </TableCell>
+            <TableCell>
+              {step.source && <CommandSourceChip source={step.source} />}
             </TableCell>
             <TableCell>
               <RunStatusChip status={step.status} />
