@@ -1,6 +1,8 @@
 import {
   CommandDeclaration,
   DeclarationPosition,
+  inRunOrder,
+  ReleaseCommand,
 } from '@release-commands/backstage-plugin-release-commands-common';
 import { NewStep } from '../database/RunsStore';
 
@@ -31,4 +33,29 @@ export function declaredSteps(
       },
     })),
   };
+}
+
+/**
+ * A run's steps before its image is resolved: the list's enabled commands
+ * with what the repository declares, in run order. A declaration with a
+ * problem adds nothing (the run fails before step 1 instead).
+ */
+export function stepsInRunOrder(
+  commands: ReleaseCommand[],
+  declaration: CommandDeclaration | undefined,
+  defaultTimeoutSeconds: number,
+): NewStep[] {
+  return inRunOrder<NewStep>(
+    commands
+      .filter(command => command.enabled)
+      .map(command => ({
+        label: command.label,
+        command: command.command,
+        timeoutSeconds: command.timeoutSeconds ?? defaultTimeoutSeconds,
+        source: command.source,
+      })),
+    declaration && !declaration.problem
+      ? [declaredSteps(declaration, defaultTimeoutSeconds)]
+      : [],
+  );
 }

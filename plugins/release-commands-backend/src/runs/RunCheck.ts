@@ -8,7 +8,7 @@ import { ReleaseCommandExecutor } from '@release-commands/backstage-plugin-relea
 import { randomUUID } from 'node:crypto';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
 import { NewStep, RunsStore } from '../database/RunsStore';
-import { declaredSteps } from '../declarations/declaredSteps';
+import { declaredSteps, stepsInRunOrder } from '../declarations/declaredSteps';
 import { imageDeclaration } from '../declarations/imageDeclaration';
 import {
   executableOf,
@@ -65,19 +65,10 @@ export class RunCheck {
     const { commandsStore, runsStore, executor, settings } = this.options;
     const { declaration } = request;
     const list = await commandsStore.getCommands(request.entityRef);
-    let steps = inRunOrder<NewStep>(
-      list.commands
-        .filter(command => command.enabled)
-        .map(command => ({
-          label: command.label,
-          command: command.command,
-          timeoutSeconds:
-            command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
-          source: command.source,
-        })),
-      declaration && !declaration.problem
-        ? [declaredSteps(declaration, settings.defaultTimeoutSeconds)]
-        : [],
+    let steps = stepsInRunOrder(
+      list.commands,
+      declaration,
+      settings.defaultTimeoutSeconds,
     );
     const plan: CheckedPlan = {
       dryRun: true,

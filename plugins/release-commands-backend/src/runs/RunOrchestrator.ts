@@ -6,7 +6,6 @@ import {
 } from '@backstage/errors';
 import {
   CommandDeclaration,
-  inRunOrder,
   ReleaseCommandRun,
   RUN_LOG_HEADING,
   RunTrigger,
@@ -15,8 +14,8 @@ import { ReleaseCommandExecutor } from '@release-commands/backstage-plugin-relea
 import { randomUUID } from 'node:crypto';
 import { ReleaseCommandsStore } from '../database/ReleaseCommandsStore';
 import { RunLogStore } from '../database/RunLogStore';
-import { NewRun, NewStep, RunsStore } from '../database/RunsStore';
-import { declaredSteps } from '../declarations/declaredSteps';
+import { NewRun, RunsStore } from '../database/RunsStore';
+import { stepsInRunOrder } from '../declarations/declaredSteps';
 import { ActiveRuns } from './ActiveRuns';
 import { createInstanceId, releaseInstanceId } from './instanceIdentity';
 import { continueRunLog } from './openRunLog';
@@ -177,19 +176,10 @@ export class RunOrchestrator {
       request.entityRef,
     );
     const { declaration } = request;
-    const steps = inRunOrder<NewStep>(
-      list.commands
-        .filter(command => command.enabled)
-        .map(command => ({
-          label: command.label,
-          command: command.command,
-          timeoutSeconds:
-            command.timeoutSeconds ?? settings.defaultTimeoutSeconds,
-          source: command.source,
-        })),
-      declaration && !declaration.problem
-        ? [declaredSteps(declaration, settings.defaultTimeoutSeconds)]
-        : [],
+    const steps = stepsInRunOrder(
+      list.commands,
+      declaration,
+      settings.defaultTimeoutSeconds,
     );
     const id = randomUUID();
     const newRun = {
