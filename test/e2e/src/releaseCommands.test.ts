@@ -122,6 +122,10 @@ it('1. a first run: the demo shop declares its commands in its repository, and r
     expect(await commandRows(page)).toEqual(
       DECLARED_COMMANDS.map(c => shownAs(c, 'repository')),
     );
+    // The tab states where declared commands run among its own.
+    expect(await page.getByTestId('run-order-rule').textContent()).toMatch(
+      /^Runs go in the order of the # column: the image's before/,
+    );
     await s.screenshot(page, 'tab');
 
     const { runId, dialogImage } = await startRun(page);

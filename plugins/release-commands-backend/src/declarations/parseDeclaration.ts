@@ -61,10 +61,14 @@ export function parseDeclaration(
   try {
     document = parse(text, { prettyErrors: true, maxAliasCount: 100 });
   } catch (error) {
-    const firstLine = String((error as Error).message).split('\n')[0];
+    // The yaml library's first line names the fault and where it is, and
+    // ends with a colon before a code frame that is left out here.
+    const firstLine = String((error as Error).message)
+      .split('\n')[0]
+      .replace(/[\s:.]*$/, '');
     return brokenDeclaration(
       origin,
-      `The release commands declared in ${origin.description} cannot be parsed: ${firstLine}`,
+      `The release commands declared in ${origin.description} cannot be parsed: ${firstLine}.`,
       revision,
     );
   }

@@ -117,6 +117,8 @@ describe('CommandsEditor', () => {
       within(third).getByRole('checkbox', { name: 'Enabled: Fix tree' }),
     ).not.toBeChecked();
     expect(screen.getByRole('button', { name: 'Save' })).toBeDisabled();
+    // Without declared commands the # column is the list's own order.
+    expect(screen.queryByTestId('run-order-rule')).toBeNull();
   });
 
   it('explains release commands when there are none', async () => {
@@ -517,6 +519,9 @@ describe('CommandsEditor', () => {
         screen.getByText(/Rows marked Image were declared by/),
       ).toHaveTextContent(
         /shop:2 \(sha256:aaaaaaaaaaaa\), the image of the latest run/,
+      );
+      expect(screen.getByTestId('run-order-rule')).toHaveTextContent(
+        "Runs go in the order of the # column: the image's before commands, the repository's before commands, this tab's enabled commands, the repository's after commands, then the image's after commands.",
       );
     });
 

@@ -71,6 +71,16 @@ function DeclarationProblem(props: { declaration: CommandDeclaration }) {
 }
 
 /** Where the declared rows come from, and where they are changed. */
+/**
+ * Where declared commands run among the tab's own: the rule the backend's
+ * run order follows, said once under the list.
+ */
+const RUN_ORDER_RULE =
+  "Runs go in the order of the # column: the image's before commands, the " +
+  "repository's before commands, this tab's enabled commands, the " +
+  "repository's after commands, then the image's after commands. A declared " +
+  "command's position (before or after) is set where it is declared.";
+
 function DeclarationRule(props: { declaration: CommandDeclaration }) {
   const { declaration } = props;
   const revision = declaration.revision
@@ -320,6 +330,13 @@ export function CommandsEditorContent(props: {
 
       {usable.length > 0 && (
         <Box className={classes.rules}>
+          <Typography
+            variant="body2"
+            color="textSecondary"
+            data-testid="run-order-rule"
+          >
+            {RUN_ORDER_RULE}
+          </Typography>
           {usable.map(declaration => (
             <DeclarationRule
               key={`${declaration.source}:${declaration.location}`}
