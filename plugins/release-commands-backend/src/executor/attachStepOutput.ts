@@ -143,15 +143,39 @@ async function attach(
   container: Docker.Container,
   tty: boolean,
 ): Promise<Duplex> {
-  return (await engine.call(abortSignal =>
-    container.attach({
-      stream: true,
-      stdout: true,
-      stderr: true,
-      // With a terminal, stdin is the terminal too: attached, so that
-      // endInput() can write to it.
-      ...(tty ? { stdin: true, hijack: true } : {}),
-      abortSignal,
-    } as Docker.ContainerAttachOptions),
-  )) as unknown as Duplex;
+  return (await engine.call(
+    abortSignal =>
+      new Promise<Duplex>((resolve, reject) => {
+        // Dialled here rather than through container.attach, which sends
+        // its options as the request's body: Podman passes whatever follows
+        // the request's headers to the command's stdin (a terminal echoes it
+        // into the output), so the request must carry an empty body.
+        engine.docker.modem.dial(
+          {
+            path: `/containers/${container.id}/attach?`,
+            method: 'POST',
+            abortSignal,
+            isStream: true,
+            // With a terminal, stdin is the terminal too: the connection is
+            // taken over, so that endInput() can write to it.
+            hijack: tty,
+            file: Buffer.alloc(0),
+            statusCodes: {
+              200: true,
+              101: true,
+              404: 'no such container',
+              500: 'server error',
+            },
+            options: {
+              stream: true,
+              stdout: true,
+              stderr: true,
+              ...(tty ? { stdin: true } : {}),
+            },
+          },
+          (error: unknown, stream: unknown) =>
+            error ? reject(error) : resolve(stream as Duplex),
+        );
+      }),
+  )) as Duplex;
 }
