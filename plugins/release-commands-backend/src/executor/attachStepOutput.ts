@@ -143,7 +143,7 @@ async function attach(
   container: Docker.Container,
   tty: boolean,
 ): Promise<Duplex> {
-  return (await engine.call(
+  return await engine.call(
     abortSignal =>
       new Promise<Duplex>((resolve, reject) => {
         // Dialled here rather than through container.attach, which sends
@@ -159,10 +159,11 @@ async function attach(
             // With a terminal, stdin is the terminal too: the connection is
             // taken over, so that endInput() can write to it.
             hijack: tty,
+            // An empty Buffer is sent as `Content-Length: 0`; no body at all
+            // would be chunked, and Podman passes its terminator on too.
             file: Buffer.alloc(0),
             statusCodes: {
               200: true,
-              101: true,
               404: 'no such container',
               500: 'server error',
             },
@@ -177,5 +178,5 @@ async function attach(
             error ? reject(error) : resolve(stream as Duplex),
         );
       }),
-  )) as Duplex;
+  );
 }

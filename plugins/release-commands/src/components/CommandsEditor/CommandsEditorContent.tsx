@@ -70,7 +70,6 @@ function DeclarationProblem(props: { declaration: CommandDeclaration }) {
   );
 }
 
-/** Where the declared rows come from, and where they are changed. */
 /**
  * Where declared commands run among the tab's own: the rule the backend's
  * run order follows, said once under the list.
@@ -81,6 +80,7 @@ const RUN_ORDER_RULE =
   "repository's after commands, then the image's after commands. A declared " +
   "command's position (before or after) is set where it is declared.";
 
+/** Where the declared rows come from, and where they are changed. */
 function DeclarationRule(props: { declaration: CommandDeclaration }) {
   const { declaration } = props;
   const revision = declaration.revision
