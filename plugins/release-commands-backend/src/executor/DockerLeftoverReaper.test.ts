@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { randomUUID } from 'node:crypto';
 import { useTestEngine } from '../__testUtils__/useTestEngine';
 import { DockerEngine } from './DockerEngine';
 import { DockerLeftoverReaper } from './DockerLeftoverReaper';
@@ -14,14 +15,35 @@ describe('DockerLeftoverReaper', () => {
     ({ docker, image } = engine);
   });
 
+  /** Marks the containers of this suite's test, and only those. */
+  const SCOPE_LABEL = 'org.release-commands.test-scope';
+  const scope = randomUUID();
+
   /**
-   * A reaper whose clock runs an hour ahead: what it finds expired, the
-   * reapers of other suites on the same engine, on the true clock, still
-   * leave alone.
+   * A reaper whose clock runs an hour ahead, so that a container can be
+   * expired for it alone: the reapers of other suites on the same engine, on
+   * the true clock, leave that container to it. The other way round, every
+   * container of a concurrent suite expires within that hour, and this reaper
+   * would remove it (a forced removal, a SIGKILL their runs never sent), so
+   * its engine lists the containers of this test only. Its own label filter
+   * still applies on top.
    */
   function createReaper() {
+    const listContainers = (options?: Docker.ContainerListOptions) => {
+      const filters = (options?.filters ?? {}) as Record<string, string[]>;
+      return docker.listContainers({
+        ...options,
+        filters: {
+          ...filters,
+          label: [...(filters.label ?? []), `${SCOPE_LABEL}=${scope}`],
+        },
+      });
+    };
+    const scoped: Docker = Object.create(docker, {
+      listContainers: { value: listContainers },
+    });
     return new DockerLeftoverReaper(
-      new DockerEngine(docker, 'test engine'),
+      new DockerEngine(scoped, 'test engine'),
       () => Date.now() + 3600_000,
     );
   }
@@ -31,7 +53,7 @@ describe('DockerLeftoverReaper', () => {
       return docker.createContainer({
         Image: image,
         Cmd: ['/bin/true'],
-        Labels: labels,
+        Labels: { ...labels, [SCOPE_LABEL]: scope },
         HostConfig: { NetworkMode: 'none' },
       });
     }
