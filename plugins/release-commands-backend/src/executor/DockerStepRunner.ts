@@ -176,11 +176,11 @@ export class DockerStepRunner {
     const output = await attachStepOutput(this.engine, container, {
       tty,
       onOutput: request.onOutput,
+      executable: request.argv[0],
     });
     try {
       request.onStarted?.(container.id);
       await this.start(container, request);
-      output.endInput();
       const stop = new StopOnAbort(request.signal, exited =>
         this.stop(container, exited),
       );
@@ -249,7 +249,7 @@ export class DockerStepRunner {
     const exitCode = state?.ExitCode ?? ended.exit.statusCode!;
     const execFailure =
       this.options.init && exitCode !== 0
-        ? initExecFailure(output.head())
+        ? initExecFailure(output.head(), request.argv[0])
         : undefined;
     if (execFailure) {
       throw new ExecutorError(
@@ -319,13 +319,24 @@ export class DockerStepRunner {
 }
 
 /**
- * With `Init`, docker-init (tini) starts the command, so the engine accepts
- * the start of a missing executable and tini reports it on stderr instead.
+ * With `Init`, an init process starts the command, so the engine accepts the
+ * start of a missing executable and the init reports it on stderr instead:
+ * docker-init (tini) on Docker, catatonit on Podman, which does not name the
+ * executable.
  */
-function initExecFailure(stderrHead: string): string | undefined {
-  return /^\[FATAL tini \(\d+\)\] (exec .* failed: [^\n]*)/.exec(
+function initExecFailure(
+  stderrHead: string,
+  executable: string,
+): string | undefined {
+  const tini = /^\[FATAL tini \(\d+\)\] (exec .* failed: [^\r\n]*)/.exec(
     stderrHead,
-  )?.[1];
+  );
+  if (tini) return tini[1];
+  const catatonit =
+    /^ERROR \(catatonit:\d+\): failed to exec pid1: ([^\r\n]*)/.exec(
+      stderrHead,
+    );
+  return catatonit ? `exec ${executable} failed: ${catatonit[1]}` : undefined;
 }
 
 /** Settles `action`, taking the engine's `status` answer for success. */

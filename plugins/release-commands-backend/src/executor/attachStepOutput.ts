@@ -1,7 +1,7 @@
 import { StepRequest } from '@release-commands/backstage-plugin-release-commands-node';
 import Docker from 'dockerode';
 import { Duplex, Writable } from 'node:stream';
-import { DockerEngine } from './DockerEngine';
+import { DockerEngine, hasStatus } from './DockerEngine';
 import { TerminalLineEnds } from './TerminalLineEnds';
 
 /**
@@ -9,6 +9,11 @@ import { TerminalLineEnds } from './TerminalLineEnds';
  * that asks for input: end of file, as it would from an empty stdin, so a
  * prompt fails at once rather than waiting for the step's timeout. (In the
  * terminal's line mode one end-of-file character ends one read.)
+ *
+ * Written once attached, before the container starts: the terminal keeps it
+ * until the command reads. Written after the start, it can reach Podman after
+ * a short command exited, and Podman then puts its own error ("write: broken
+ * pipe") into the output, or loses the output altogether.
  */
 const END_OF_INPUT = Buffer.alloc(8, 0x04);
 
@@ -30,8 +35,6 @@ export type StepOutput = {
    * it has one), where docker-init reports an executable it could not start.
    */
   head(): string;
-  /** Tells a command that reads its terminal that no input comes. */
-  endInput(): void;
   /** Detaches, emitting what was held back. */
   close(): void;
 };
@@ -44,14 +47,24 @@ export type StepOutput = {
 export async function attachStepOutput(
   engine: DockerEngine,
   container: Docker.Container,
-  options: { tty: boolean; onOutput: StepRequest['onOutput'] },
+  options: {
+    tty: boolean;
+    onOutput: StepRequest['onOutput'];
+    /** The command's executable, to name when it cannot start. */
+    executable: string;
+  },
 ): Promise<StepOutput> {
   const { tty, onOutput } = options;
   let stream: Duplex;
   try {
     stream = await attach(engine, container, tty);
   } catch (error) {
-    throw engine.error(error, 'engine', 'Attaching to the container failed');
+    // Podman creates the container's process when it is attached to, and
+    // answers 409 when that fails (a missing executable, say); Docker
+    // reports that on the start.
+    throw hasStatus(error, 409)
+      ? engine.error(error, 'command', `Could not start ${options.executable}`)
+      : engine.error(error, 'engine', 'Attaching to the container failed');
   }
 
   let head = '';
@@ -83,6 +96,8 @@ export async function attachStepOutput(
 
   let flush = () => {};
   if (tty) {
+    // A command that reads its terminal is told that no input comes.
+    stream.write(END_OF_INPUT, () => {});
     const lineEnds = new TerminalLineEnds();
     const emit = (chunk: Buffer) => {
       if (chunk.length > 0) paced(onOutput('stdout', chunk));
@@ -123,9 +138,6 @@ export async function attachStepOutput(
         check();
       }),
     head: () => head,
-    endInput() {
-      if (tty && stream.writable) stream.write(END_OF_INPUT, () => {});
-    },
     close() {
       stream.destroy();
       flush();
@@ -157,7 +169,7 @@ async function attach(
             abortSignal,
             isStream: true,
             // With a terminal, stdin is the terminal too: the connection is
-            // taken over, so that endInput() can write to it.
+            // taken over, so that END_OF_INPUT can be written to it.
             hijack: tty,
             // An empty Buffer is sent as `Content-Length: 0`; no body at all
             // would be chunked, and Podman passes its terminator on too.
@@ -165,6 +177,7 @@ async function attach(
             statusCodes: {
               200: true,
               404: 'no such container',
+              409: 'cannot attach',
               500: 'server error',
             },
             options: {
