@@ -2,7 +2,8 @@
 # Quick start, command 2: install what is needed and run every test: the type
 # check, each package's suite (Jest, on SQLite and PostgreSQL, against a real
 # Docker engine), the whole-stack suites under test/ and the end-to-end suite
-# in a real browser. Ends with one line
+# in a real browser, and the Docker executor's suite again against Podman's
+# Docker-compatible service. Ends with one line
 # "N passed, N failed".
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
@@ -43,6 +44,15 @@ check package-metadata "package metadata (backstage-cli repo fix --publish --che
 echo "== Package suites"
 CI=true yarn backstage-cli repo test --json --outputFile="$results/packages.jest.json"
 
+echo "== The Docker executor against Podman's Docker-compatible service"
+if start_podman; then
+  (cd plugins/release-commands-backend &&
+    DOCKER_HOST=$RELEASE_COMMANDS_TEST_PODMAN_HOST RELEASE_COMMANDS_TEST_ENGINE=podman \
+      CI=true yarn backstage-cli package test src/executor --runInBand \
+      --json --outputFile="$results/podman.jest.json")
+  stop_podman
+fi
+
 echo "== Whole-stack suites (serial: they restart the engine and kill the backend)"
 (cd test/runs && CI=true yarn backstage-cli package test --runInBand \
   --json --outputFile="$results/runs.jest.json")
@@ -55,4 +65,4 @@ echo "== Adopter (the packed packages in a stock create-app 0.9.2 app, installed
 (cd test/adopter && CI=true yarn backstage-cli package test --runInBand \
   --json --outputFile="$results/adopter.jest.json")
 
-node scripts/summarize-tests.js "$results" packages,runs,e2e,adopter
+node scripts/summarize-tests.js "$results" packages,podman,runs,e2e,adopter

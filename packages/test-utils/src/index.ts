@@ -7,7 +7,12 @@ export {
   createTestDatabases,
   type TestDatabaseSet,
 } from './createTestDatabases';
-export { requireDocker } from './requireDocker';
+export {
+  expectedTestEngineKind,
+  requireDocker,
+  testEngineKind,
+} from './requireDocker';
+export type { TestEngineKind } from './requireDocker';
 export {
   buildBusyboxImage,
   BUSYBOX_TEST_IMAGE,

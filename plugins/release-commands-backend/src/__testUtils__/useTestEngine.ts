@@ -1,4 +1,8 @@
-import { buildBusyboxImage, requireDocker } from '@release-commands/test-utils';
+import {
+  buildBusyboxImage,
+  requireDocker,
+  expectedTestEngineKind,
+} from '@release-commands/test-utils';
 import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 
@@ -45,6 +49,11 @@ export function useTestEngine() {
     get image(): string {
       return image!;
     },
+    /**
+     * Docker, or Podman's Docker-compatible service, where they differ;
+     * known while Jest collects the tests (requireDocker checks it).
+     */
+    kind: expectedTestEngineKind(),
     /** A run id whose containers are checked after the test. */
     newRunId(): string {
       const runId = `test-${randomUUID()}`;

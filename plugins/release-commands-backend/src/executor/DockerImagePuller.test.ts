@@ -45,11 +45,26 @@ describe('DockerImagePuller', () => {
       const { Id } = await docker.getImage(image).inspect();
       // Built on the engine, never pulled: no registry knows it. Its labels
       // come back, for the commands an image may declare.
-      expect(await done).toEqual({
+      const prepared = await done;
+      expect(prepared).toMatchObject({
         reference: Id,
         id: Id,
         labels: { 'org.release-commands.test-image': 'true' },
       });
+      // Podman names a digest for every image, its local manifest's, and
+      // labels what it imports with the buildah version; Docker adds
+      // neither.
+      const podman = engine.kind === 'podman';
+      expect(prepared!.digest ?? '').toMatch(
+        podman
+          ? /^docker\.io\/release-commands-test\/busybox@sha256:[0-9a-f]{64}$/
+          : /^$/,
+      );
+      expect(Object.keys(prepared!.labels!).sort()).toEqual(
+        podman
+          ? ['io.buildah.version', 'org.release-commands.test-image']
+          : ['org.release-commands.test-image'],
+      );
       expect(Id).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(lines).toEqual([`Image ${image} is present on the engine`]);
     });

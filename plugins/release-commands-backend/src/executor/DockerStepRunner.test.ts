@@ -81,6 +81,21 @@ describe('DockerStepRunner', () => {
   }
 
   describe('runStep', () => {
+    // `docker run --rm IMAGE sh -c 'exit 4'` against Podman's service reports
+    // exit 0; the exit code must come from the container's own state.
+    it.each([true, false])(
+      "reports exit code 4 of sh -c 'exit 4' (terminal: %s)",
+      async tty => {
+        const result = await runStep(createRunner({ tty }), [
+          'sh',
+          '-c',
+          'exit 4',
+        ]);
+
+        expect(result).toMatchObject({ exitCode: 4, oomKilled: false });
+      },
+    );
+
     it('reports the exit code and, with a terminal, the output in the order it was written', async () => {
       const started: string[] = [];
       const result = await runStep(
@@ -282,10 +297,15 @@ describe('DockerStepRunner', () => {
 
         expect(result.exitCode).toBe(0);
         expect(result.stdout).toMatch(/^uid=10001 gid=10001/m);
-        // NET_BIND_SERVICE is bit 10; a non-root user holds it only in the
-        // bounding set.
+        // NET_BIND_SERVICE is bit 10. On Docker a non-root user holds it
+        // only in the bounding set; Podman makes it effective (and ambient)
+        // for that user. Either way, nothing else.
         expect(result.stdout).toMatch(/^CapBnd:\t0000000000000400$/m);
-        expect(result.stdout).toMatch(/^CapEff:\t0000000000000000$/m);
+        expect(result.stdout).toMatch(
+          engine.kind === 'podman'
+            ? /^CapEff:\t0000000000000400$/m
+            : /^CapEff:\t0000000000000000$/m,
+        );
       });
 
       it('cannot write to the image with a read-only file system, only to /tmp', async () => {
@@ -478,33 +498,51 @@ describe('DockerStepRunner', () => {
       // real program starts first, as this one does.
       const allocate = 'sleep 0.5; dd if=/dev/zero of=/dev/null bs=64M count=1';
 
-      it('reports a command killed for exceeding the memory limit', async () => {
+      it('enforces the memory limit', async () => {
         const result = await runStep(createRunner(limited), [
           '/bin/sh',
           '-c',
           allocate,
         ]);
 
-        expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
+        expect(result.exitCode).toBe(137);
       });
 
-      // The engine's state is faked; its events are real.
-      it("reports it from the engine's oom event when the engine learnt of it after the exit", async () => {
-        const client = withFaults(docker, {
-          inspect: async real => {
-            const info = await real();
-            return { ...info, State: { ...info.State, OOMKilled: false } };
-          },
-        });
+      // Podman 4.3's conmon records no OOM kill on cgroup v1 (the state's
+      // OOMKilled stays false and no oom event comes), so there the step is
+      // reported as killed by SIGKILL: see the README.
+      (engine.kind === 'podman' ? describe.skip : describe)(
+        'as the engine tells',
+        () => {
+          it('reports a command killed for exceeding the memory limit', async () => {
+            const result = await runStep(createRunner(limited), [
+              '/bin/sh',
+              '-c',
+              allocate,
+            ]);
 
-        const result = await runStep(createRunner(limited, client), [
-          '/bin/sh',
-          '-c',
-          allocate,
-        ]);
+            expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
+          });
 
-        expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
-      });
+          // The engine's state is faked; its events are real.
+          it("reports it from the engine's oom event when the engine learnt of it after the exit", async () => {
+            const client = withFaults(docker, {
+              inspect: async real => {
+                const info = await real();
+                return { ...info, State: { ...info.State, OOMKilled: false } };
+              },
+            });
+
+            const result = await runStep(createRunner(limited, client), [
+              '/bin/sh',
+              '-c',
+              allocate,
+            ]);
+
+            expect(result).toMatchObject({ exitCode: 137, oomKilled: true });
+          });
+        },
+      );
 
       it.each([
         ['exit 137', 'exit 137'],
@@ -526,7 +564,10 @@ describe('DockerStepRunner', () => {
       ).rejects.toMatchObject({
         name: 'ExecutorError',
         kind: 'image',
-        message: `Creating a container from ${MISSING_IMAGE} failed: No such image: ${MISSING_IMAGE}`,
+        message:
+          engine.kind === 'podman'
+            ? `Creating a container from ${MISSING_IMAGE} failed: no such image: docker.io/${MISSING_IMAGE}: image not known`
+            : `Creating a container from ${MISSING_IMAGE} failed: No such image: ${MISSING_IMAGE}`,
       });
     });
 
