@@ -355,7 +355,14 @@ describe.each(ids)('DatabaseRunsStore on %p', databaseId => {
     await store.claimQueuedRuns({ instanceId: 'dead', maxRunning: 4 });
     await store.startStep(run.id, 0);
     const interruptedAt = Date.now();
-    await store.interruptStaleRuns({ staleAfterMs: 0, workloadGraceMs: 200 });
+    // Its owner is gone: interrupted whatever its heartbeat says (a stale
+    // window of 0 ms misses a heartbeat written in the same millisecond).
+    const interrupted = await store.interruptStaleRuns({
+      staleAfterMs: 60_000,
+      goneOwners: ['dead'],
+      workloadGraceMs: 200,
+    });
+    expect(interrupted.map(r => r.id)).toEqual([run.id]);
     // Asked well within the 3.2 s the lock lasts.
     expect(await store.releaseEndedLocks({ expiredOnly: true })).toEqual([]);
     // Then released once it lapses, on the database's clock (whole seconds
