@@ -63,10 +63,12 @@ start_podman() {
   # and every container would fail with "error setting rlimit type 7".
   printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n' \
     > "$dir/containers.conf"
-  # Started directly (through sudo when not root), so that $! is the service.
+  # Started directly (through sudo when not root), so that $! is the service;
+  # in its own folder, where conmon leaves an `oom` file after a kill at the
+  # memory limit.
   local run=()
   [ "$(id -u)" = 0 ] || run=(sudo -n)
-  "${run[@]}" env CONTAINERS_CONF="$dir/containers.conf" \
+  "${run[@]}" env -C "$dir" CONTAINERS_CONF="$dir/containers.conf" \
     podman system service --time=0 "unix://$dir/podman.sock" \
     > "$dir/service.log" 2>&1 &
   STARTED_PODMAN_PID=$!
