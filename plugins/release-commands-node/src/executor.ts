@@ -163,6 +163,15 @@ export interface ReleaseCommandExecutor {
   removeLeftovers(options: {
     isAlive(runId: string): Promise<boolean>;
   }): Promise<string[]>;
+
+  /**
+   * Called once a run has ended, whatever its outcome, after its last step:
+   * the executor releases what it kept for the run (such as a Secret
+   * holding its env). Optional; a failure is logged and never changes the
+   * run's outcome, and `removeLeftovers` is the fallback for runs whose
+   * backend stopped before this call.
+   */
+  endRun?(runId: string): Promise<void>;
 }
 
 /**

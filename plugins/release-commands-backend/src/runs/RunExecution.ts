@@ -46,6 +46,9 @@ import {
   Verdict,
 } from './verdicts';
 
+/** How long an executor's `endRun` may take before the run ends without it. */
+const END_RUN_TIMEOUT_MS = 30_000;
+
 /** What the execution of a run works with. */
 export type RunExecutionContext = RunLogContext & {
   runsStore: RunsStore;
@@ -123,6 +126,7 @@ export class RunExecution {
       verdict = unexpectedVerdict(error);
     } finally {
       clearTimeout(deadline);
+      await this.endExecutorRun();
     }
     // A reason may quote an error, and an error may quote a value.
     const reason = verdict.reason && this.masker!.maskText(verdict.reason);
@@ -165,6 +169,34 @@ export class RunExecution {
         verdict.status
       } after ${formatDuration(Date.now() - startedAt)}`,
     );
+  }
+
+  /**
+   * Lets the executor release what it kept for the run (a Kubernetes
+   * Secret, ...). Its failure, or an answer that does not come in time, is
+   * logged and never changes how the run ends.
+   */
+  private async endExecutorRun(): Promise<void> {
+    const { context, run } = this;
+    if (!context.executor.endRun) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        context.executor.endRun(run.id),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('no answer in time')),
+            END_RUN_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } catch (error) {
+      context.logger.warn(
+        `The executor could not release what it kept for release command run ${run.id}: ${error}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

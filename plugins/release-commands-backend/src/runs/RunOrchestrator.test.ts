@@ -36,6 +36,15 @@ class ScriptedExecutor implements ReleaseCommandExecutor {
   readonly images: string[] = [];
   /** What prepareImage resolves images to; nothing by default. */
   prepared?: PreparedImage;
+  /** The runs endRun was called for, in order. */
+  readonly endedRuns: string[] = [];
+  /** Makes endRun fail, as an executor whose cluster is gone would. */
+  endRunFails = false;
+
+  async endRun(runId: string) {
+    this.endedRuns.push(runId);
+    if (this.endRunFails) throw new Error('cluster unreachable');
+  }
 
   async prepareImage(options: { image: string; log(line: string): void }) {
     if (options.image.startsWith('missing')) {
@@ -116,12 +125,13 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     const runsStore = await DatabaseRunsStore.create({ database });
     const logStore = await DatabaseRunLogStore.create({ database });
     const executor = new ScriptedExecutor();
+    const logger = mockServices.logger.mock();
     const orchestrator = new RunOrchestrator({
       runsStore: wrapStore(runsStore),
       logStore,
       commandsStore,
       executor,
-      logger: mockServices.logger.mock(),
+      logger,
       events: new RunEvents(),
       settings: { ...settings, ...overrides },
     });
@@ -156,7 +166,15 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
         trigger: 'pipeline',
         actor: 'external:ci',
       });
-    return { orchestrator, runsStore, executor, setCommands, logOf, deploy };
+    return {
+      orchestrator,
+      runsStore,
+      executor,
+      logger,
+      setCommands,
+      logOf,
+      deploy,
+    };
   }
 
   it('runs enabled commands in order and writes the log like a deployment log', async () => {
@@ -296,6 +314,32 @@ describe.each(ids)('RunOrchestrator on %p', databaseId => {
     });
     expect(await logOf(run.id)).toContain(
       '[1/2] Slow timed out after 1.0s and was stopped (exit 143, ',
+    );
+    await orchestrator.stop();
+  });
+
+  it("tells the executor when each run ended, and a failure there never changes the run's outcome", async () => {
+    const { orchestrator, runsStore, executor, logger, setCommands, deploy } =
+      await setUp();
+    await setCommands(SHOP, [{ label: 'Fail', command: 'exit 3' }]);
+    await setCommands(BLOG, [{ label: 'Pass', command: 'print ok' }]);
+    const failed = await deploy(SHOP);
+    await orchestrator.idle();
+    executor.endRunFails = true;
+    const passed = await deploy(BLOG);
+    await orchestrator.idle();
+
+    expect(executor.endedRuns).toEqual([failed.id, passed.id]);
+    expect(await runsStore.getRun(failed.id)).toMatchObject({
+      status: 'failed',
+    });
+    expect(await runsStore.getRun(passed.id)).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining(
+        `could not release what it kept for release command run ${passed.id}: Error: cluster unreachable`,
+      ),
     );
     await orchestrator.stop();
   });
