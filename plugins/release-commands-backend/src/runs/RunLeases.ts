@@ -172,12 +172,12 @@ export class RunLeases {
         logger.info(
           `Removed ${plural(
             removed.length,
-            'leftover release command container',
+            'leftover release command workload',
           )}: ${removed.join(', ')}`,
         );
       }
     } catch (error) {
-      logger.debug(`Could not look for leftover containers: ${error}`);
+      logger.debug(`Could not look for leftover workloads: ${error}`);
     }
     try {
       // Ended runs' workloads are gone once a pass removed every leftover;

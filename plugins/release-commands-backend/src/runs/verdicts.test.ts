@@ -113,7 +113,7 @@ describe('judgeStep', () => {
       line: '[2/3] Security checks failed (0.8s)',
       verdict: {
         reason:
-          'The Docker engine failed while "Security checks" was running: The engine is unreachable. The command may have been partly applied.',
+          'The engine failed while "Security checks" was running: The engine is unreachable. The command may have been partly applied.',
       },
     });
   });

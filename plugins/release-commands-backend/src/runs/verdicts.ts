@@ -272,7 +272,7 @@ function describeStepError(error: unknown, quotedStep: string): string {
       return `${quotedStep} could not start: ${describeAsSentence(error)}`;
     }
     if (error.kind === 'engine') {
-      return `The Docker engine failed while ${quotedStep} was running: ${describeAsSentence(
+      return `The engine failed while ${quotedStep} was running: ${describeAsSentence(
         error,
       )} The command may have been partly applied.`;
     }
