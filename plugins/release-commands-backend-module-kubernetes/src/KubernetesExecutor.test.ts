@@ -8,6 +8,10 @@ import { KubernetesExecutorOptions } from './readKubernetesExecutorOptions';
 const NAMESPACE = 'release';
 const RUN = '6f1c0d3e-0000-4000-8000-000000000001';
 
+// A shared 2-CPU CI machine runs other suites meanwhile: a safety net for
+// slow turns, not a timing assertion (the tests wait for conditions).
+jest.setTimeout(30_000);
+
 describe('KubernetesExecutor', () => {
   let api: FakeKubernetesApi;
 
@@ -409,6 +413,35 @@ describe('KubernetesExecutor', () => {
     const versions = made.map(w => Number(w.query.get('resourceVersion')));
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     expect(new Set(versions).size).toBe(versions.length);
+  });
+
+  it('lists the pod again when its last resourceVersion is too old (410), and misses no change', async () => {
+    api.endWatchesAfterEvents = 1;
+    const step = stepRequest();
+    const running = executor().runStep(step.request);
+    const pod = await api.pod(0);
+    const watches = () =>
+      api.requests.filter(r => r.query.get('watch') === 'true');
+    const lists = () =>
+      api.requests.filter(
+        r =>
+          r.method === 'GET' &&
+          /\/pods$/.test(r.path) &&
+          r.query.get('watch') !== 'true',
+      );
+    await api.until(() => watches().length === 1);
+    const listsBefore = lists().length;
+    // The first watch ends after this change; the next one is refused as
+    // too old, and the pod goes on running meanwhile.
+    api.expireNextWatches = 1;
+    pod.waiting('ContainerCreating');
+    pod.running().write('hello');
+    await api.until(() => step.output() === 'hello\n');
+    pod.terminate(0);
+    await expect(running).resolves.toMatchObject({ exitCode: 0 });
+
+    expect(api.expireNextWatches).toBe(0);
+    expect(lists().length).toBeGreaterThan(listsBefore);
   });
 
   it('deep-merges the pod template patch and applies the pod settings', async () => {

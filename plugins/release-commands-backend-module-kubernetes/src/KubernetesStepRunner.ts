@@ -194,10 +194,16 @@ export class KubernetesStepRunner {
         }
         if (problem?.kind !== now.kind) {
           problem = { ...now, since: Date.now() };
-          clearTimeout(timer);
-          timer = setTimeout(() => watch.changed(), graceMs);
         }
-        if (Date.now() - problem.since < graceMs) return undefined;
+        const left = graceMs - (Date.now() - problem.since);
+        if (left > 0) {
+          // Looked at again when the wait is over, or at the next change.
+          // A timer may fire a little before Date.now() says it is due,
+          // so each look that finds time left sets one for what is left.
+          clearTimeout(timer);
+          timer = setTimeout(() => watch.changed(), left);
+          return undefined;
+        }
         throw new ExecutorError(describeProblem(now, watch), now.kind);
       }, signal);
     } finally {

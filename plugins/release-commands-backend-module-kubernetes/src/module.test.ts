@@ -17,6 +17,10 @@ import { releaseCommandsModuleKubernetes } from './module';
 
 const SECRET = 'postgres://shop:hunter2-hunter2@db/shop';
 
+// A shared 2-CPU CI machine runs other suites meanwhile: a safety net for
+// slow turns, not a timing assertion (the tests wait for conditions).
+jest.setTimeout(30_000);
+
 describe('releaseCommandsModuleKubernetes', () => {
   let api: FakeKubernetesApi;
   let dir: string;

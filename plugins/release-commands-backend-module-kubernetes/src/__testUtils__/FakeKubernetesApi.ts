@@ -170,6 +170,12 @@ export class FakeKubernetesApi {
   cutLogFollowsAfterLines: number | undefined;
   /** Ends each watch after this many events, as the server's timeout does. */
   endWatchesAfterEvents: number | undefined;
+  /**
+   * Answers this many of the next watches from a `resourceVersion` with an
+   * ERROR event of code 410 (the version is too old, as after a compaction)
+   * and ends them.
+   */
+  expireNextWatches = 0;
 
   private failing = false;
 
@@ -441,6 +447,19 @@ export class FakeKubernetesApi {
       response: res,
       sent: 0,
     };
+    if (this.expireNextWatches > 0 && query.get('resourceVersion')) {
+      this.expireNextWatches -= 1;
+      const status = {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'Expired',
+        code: 410,
+        message: `too old resource version: ${query.get('resourceVersion')}`,
+      };
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+      return;
+    }
     this.watchers.add(watcher);
     res.on('close', () => this.watchers.delete(watcher));
     const since = Number(query.get('resourceVersion') ?? this.resourceVersion);
