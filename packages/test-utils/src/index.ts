@@ -7,11 +7,7 @@ export {
   createTestDatabases,
   type TestDatabaseSet,
 } from './createTestDatabases';
-export {
-  expectedTestEngineKind,
-  requireDocker,
-  testEngineKind,
-} from './requireDocker';
+export { expectedTestEngineKind, requireDocker } from './requireDocker';
 export type { TestEngineKind } from './requireDocker';
 export {
   buildBusyboxImage,

@@ -7,7 +7,7 @@ export type TestEngineKind = 'docker' | 'podman';
  * Which engine answers: Podman's Docker-compatible service names a
  * "Podman Engine" component in its version.
  */
-export async function testEngineKind(docker: Docker): Promise<TestEngineKind> {
+async function testEngineKind(docker: Docker): Promise<TestEngineKind> {
   const version = await docker.version();
   return version.Components?.some(c => c.Name === 'Podman Engine')
     ? 'podman'

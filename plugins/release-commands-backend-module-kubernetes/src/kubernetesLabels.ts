@@ -1,21 +1,23 @@
-import { StepWorkloadLabels } from '@release-commands/backstage-plugin-release-commands-node';
+import {
+  STEP_WORKLOAD_KEYS,
+  StepWorkloadLabels,
+} from '@release-commands/backstage-plugin-release-commands-node';
 
 /**
- * The keys that mark a Job, its pod and a run's Secret as ours. Label keys
- * are the Docker executor's container label names, which are valid
- * Kubernetes label keys; the values that are not valid label values (an
+ * The keys that mark a Job, its pod and a run's Secret as ours: the
+ * executors' shared keys. The values that are not valid label values (an
  * entity ref, an instance id, an ISO instant) are annotations instead.
  */
 export const WORKLOAD_LABEL = {
-  managed: 'org.release-commands.managed',
-  run: 'org.release-commands.run',
-  step: 'org.release-commands.step',
+  managed: STEP_WORKLOAD_KEYS.managed,
+  run: STEP_WORKLOAD_KEYS.run,
+  step: STEP_WORKLOAD_KEYS.step,
 };
 
 export const WORKLOAD_ANNOTATION = {
-  entity: 'org.release-commands.entity',
-  instance: 'org.release-commands.instance',
-  expiresAt: 'org.release-commands.expires-at',
+  entity: STEP_WORKLOAD_KEYS.entity,
+  instance: STEP_WORKLOAD_KEYS.instance,
+  expiresAt: STEP_WORKLOAD_KEYS.expiresAt,
 };
 
 /** Selects every object this module made. */

@@ -18,6 +18,23 @@ export type StepWorkloadLabels = {
 };
 
 /**
+ * The keys under which an executor marks a step's workload with its
+ * {@link StepWorkloadLabels} (as labels, or annotations where a value cannot
+ * be a label), and `managed: true`, so that its leftover reaper finds what
+ * belongs to runs and never touches anything else.
+ *
+ * @public
+ */
+export const STEP_WORKLOAD_KEYS = {
+  managed: 'org.release-commands.managed',
+  run: 'org.release-commands.run',
+  entity: 'org.release-commands.entity',
+  step: 'org.release-commands.step',
+  instance: 'org.release-commands.instance',
+  expiresAt: 'org.release-commands.expires-at',
+} as const;
+
+/**
  * The image a run's steps start from, as the executor resolved it once
  * before the first step, so that a tag moved meanwhile (a push, a pull, a
  * re-tag on the engine) cannot change what later steps run.

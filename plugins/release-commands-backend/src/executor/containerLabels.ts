@@ -1,14 +1,10 @@
-import { StepWorkloadLabels } from '@release-commands/backstage-plugin-release-commands-node';
+import {
+  STEP_WORKLOAD_KEYS,
+  StepWorkloadLabels,
+} from '@release-commands/backstage-plugin-release-commands-node';
 
 /** The labels that mark a container as a step's, and say whose. */
-export const CONTAINER_LABEL = {
-  managed: 'org.release-commands.managed',
-  run: 'org.release-commands.run',
-  entity: 'org.release-commands.entity',
-  step: 'org.release-commands.step',
-  instance: 'org.release-commands.instance',
-  expiresAt: 'org.release-commands.expires-at',
-};
+export const CONTAINER_LABEL = STEP_WORKLOAD_KEYS;
 
 /** The labels of a step's container. */
 export function containerLabels(
