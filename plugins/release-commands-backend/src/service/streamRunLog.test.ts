@@ -2,12 +2,13 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 import { readServerSentEvents } from '@release-commands/test-utils';
 import express from 'express';
+import { EventEmitter, getEventListeners } from 'node:events';
 import { AddressInfo } from 'node:net';
 import { LogBatch } from '../database/RunLogStore';
 import { openRunLog } from '../runs/openRunLog';
 import { RunEvents } from '../runs/RunEvents';
 import { RunLog } from '../runs/RunLog';
-import { streamRunLogEvents } from './streamRunLog';
+import { streamRunLogEvents, write } from './streamRunLog';
 
 const RUN = 'run-1';
 
@@ -236,5 +237,32 @@ describe('streamRunLogEvents', () => {
     status = 'failed';
     await expect(follower.ended).resolves.toBe('failed');
     expect(follower.text()).toBe('one\ntwo\n');
+  });
+});
+
+describe('write', () => {
+  it('waits for each drain of a full buffer without leaving a listener on the signal', async () => {
+    // A response whose buffer is always full: every write waits for a drain.
+    const res = Object.assign(new EventEmitter(), {
+      write: () => {
+        setImmediate(() => res.emit('drain'));
+        return false;
+      },
+    });
+    const closed = new AbortController();
+    for (let i = 0; i < 100; i++) {
+      await write(res as any, 'data', closed.signal);
+    }
+    expect(getEventListeners(closed.signal, 'abort')).toHaveLength(0);
+    expect(res.listenerCount('drain')).toBe(0);
+  });
+
+  it('stops waiting when the client goes', async () => {
+    const res = Object.assign(new EventEmitter(), { write: () => false });
+    const closed = new AbortController();
+    const written = write(res as any, 'data', closed.signal);
+    closed.abort();
+    await expect(written).resolves.toBeUndefined();
+    expect(res.listenerCount('drain')).toBe(0);
   });
 });

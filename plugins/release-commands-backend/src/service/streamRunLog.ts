@@ -21,10 +21,22 @@ type LogSource = {
   view?: (chunk: RunLogChunk) => RunLogChunk;
 };
 
-/** Writes, waiting for the client to take it when its buffer is full. */
-async function write(res: Response, text: string, closed: AbortSignal) {
-  if (!res.write(text) && !closed.aborted) {
-    await Promise.race([once(res, 'drain'), once(closed, 'abort')]);
+/**
+ * Writes, waiting for the client to take it when its buffer is full.
+ * @internal exported for tests
+ */
+export async function write(
+  res: Response,
+  data: string | Buffer,
+  closed: AbortSignal,
+) {
+  if (!res.write(data) && !closed.aborted) {
+    // With the signal, rather than racing a wait for its abort: that left a
+    // listener on it at every full buffer, thousands over a long log, and
+    // each new one cost more to add than the last.
+    await once(res, 'drain', { signal: closed }).catch(error => {
+      if (!closed.aborted) throw error;
+    });
   }
 }
 
@@ -53,14 +65,18 @@ export async function sendRunLogText(
   res.end();
 }
 
-/** A chunk as an event, encoded once however many followers send it. */
-const encoded = new WeakMap<RunLogChunk, string>();
-function chunkEvent(chunk: RunLogChunk): string {
+/**
+ * A chunk as an event, in UTF-8 bytes: encoded once however many followers
+ * send it (a string would be encoded again for each of them), and the text
+ * it was made from is garbage at once rather than kept with the chunk.
+ */
+const encoded = new WeakMap<RunLogChunk, Buffer>();
+function chunkEvent(chunk: RunLogChunk): Buffer {
   let event = encoded.get(chunk);
   if (event === undefined) {
-    event = `id: ${chunk.seq}\nevent: chunk\ndata: ${JSON.stringify(
-      chunk,
-    )}\n\n`;
+    event = Buffer.from(
+      `id: ${chunk.seq}\nevent: chunk\ndata: ${JSON.stringify(chunk)}\n\n`,
+    );
     encoded.set(chunk, event);
   }
   return event;
