@@ -6,7 +6,9 @@
  * (as the tab does) while, on SQLite and on PostgreSQL:
  *
  *  1. 20 deploys at once (cap 4) each run one command printing 20 MB of
- *     ordinary log lines, each followed live by one client;
+ *     ordinary log lines, each followed live by one client; before them,
+ *     the same 20 commands as `docker run --rm` (4 at once) streaming to the
+ *     Docker CLI, the backend idle: what the engine alone costs the probe;
  *  2. one chatty run is followed by 100 clients (the tab open in 100
  *     browsers), and by 1 for comparison;
  *  3. a command printing 200 MB with one live follower, with no secrets and
@@ -21,7 +23,8 @@
  * BENCH_SECRETS=0 leaves the runs with 200 secrets out; BENCH_TTY=0 runs the
  * commands without a terminal; BENCH_MAX_LOOP_LAG_MS sets
  * outputMaxLoopLagMs; BENCH_BIG_PROBE=1 also probes during the 200 MB runs;
- * BENCH_CPU_PROFILE=dir also profiles the backend and prints its top frames).
+ * BENCH_CPU_PROFILE=dir also profiles the backend and prints its top frames;
+ * BENCH_NODE_OPTIONS passes Node options to the backend).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -58,6 +61,16 @@ const TTY = process.env.BENCH_TTY !== '0';
 const MAX_LOOP_LAG_MS = process.env.BENCH_MAX_LOOP_LAG_MS;
 /** Where to write the backend's CPU profile, when one is wanted. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+/**
+ * The backend's Node options: BENCH_NODE_OPTIONS (for example
+ * `--max-semi-space-size=64`), and the profiler's.
+ */
+const NODE_OPTIONS = [
+  PROFILE_DIR && `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`,
+  process.env.BENCH_NODE_OPTIONS,
+]
+  .filter(Boolean)
+  .join(' ');
 const LINE =
   'INFO 2026-12-01 12:00:00,123 django.db.backends.schema: Applying shop.0042_price_history... OK';
 /** A command that prints `bytes` of ordinary log lines. */
@@ -325,6 +338,23 @@ async function scenarioLoad(
   await new Promise(resolve => setTimeout(resolve, 5000));
   const idle = await stopIdle();
 
+  // The floor: the same commands as `docker run --rm` (4 at once, as the
+  // cap), their output streamed to the Docker CLI, while the backend only
+  // answers the probe. What the engine's own copying costs the portal.
+  const stopFloor = latencyProbe(backend);
+  const [plainTook] = await timed(async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < DEPLOYS) {
+          next++;
+          await dockerRun(image, printing(BYTES), { tty: TTY });
+        }
+      }),
+    );
+  });
+  const floor = await stopFloor();
+
   const rss = rssSampler(backend.pid());
   const stopProbe = latencyProbe(backend);
   const [took, followed] = await timed(() =>
@@ -357,6 +387,13 @@ async function scenarioLoad(
       1,
     )} MB/s)\n` +
       `    probe idle:    ${describeLatencies(idle)}\n` +
+      `    probe, the same commands as docker run --rm${
+        TTY ? ' -t' : ''
+      } (4 at once) instead, in ${(plainTook / 1000).toFixed(
+        1,
+      )} s (the deploys' ratio ${(took / plainTook).toFixed(
+        2,
+      )}): ${describeLatencies(floor)}\n` +
       `    probe loaded:  ${describeLatencies(loaded)} (goal p99 <= 50 ms)\n` +
       `    followers that saw the end and all that was kept: ${complete}/${DEPLOYS}; logs cut at the cap: ${cut}/${DEPLOYS}; RSS growth ${growth.toFixed(
         0,
@@ -524,8 +561,8 @@ async function main() {
             : { outputMaxLoopLagMs: Number(MAX_LOOP_LAG_MS) }),
         },
       },
-      wrapper: PROFILE_DIR
-        ? ['env', `NODE_OPTIONS=--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`]
+      wrapper: NODE_OPTIONS
+        ? ['env', `NODE_OPTIONS=${NODE_OPTIONS}`]
         : undefined,
     });
     const counter =
