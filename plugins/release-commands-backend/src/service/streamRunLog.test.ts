@@ -8,7 +8,7 @@ import { LogBatch } from '../database/RunLogStore';
 import { openRunLog } from '../runs/openRunLog';
 import { RunEvents } from '../runs/RunEvents';
 import { RunLog } from '../runs/RunLog';
-import { streamRunLogEvents, write } from './streamRunLog';
+import { streamRunLogEvents, writeToClient } from './streamRunLog';
 
 const RUN = 'run-1';
 
@@ -240,7 +240,7 @@ describe('streamRunLogEvents', () => {
   });
 });
 
-describe('write', () => {
+describe('writeToClient', () => {
   it('waits for each drain of a full buffer without leaving a listener on the signal', async () => {
     // A response whose buffer is always full: every write waits for a drain.
     const res = Object.assign(new EventEmitter(), {
@@ -251,7 +251,7 @@ describe('write', () => {
     });
     const closed = new AbortController();
     for (let i = 0; i < 100; i++) {
-      await write(res as any, 'data', closed.signal);
+      await writeToClient(res as any, 'data', closed.signal);
     }
     expect(getEventListeners(closed.signal, 'abort')).toHaveLength(0);
     expect(res.listenerCount('drain')).toBe(0);
@@ -260,7 +260,7 @@ describe('write', () => {
   it('stops waiting when the client goes', async () => {
     const res = Object.assign(new EventEmitter(), { write: () => false });
     const closed = new AbortController();
-    const written = write(res as any, 'data', closed.signal);
+    const written = writeToClient(res as any, 'data', closed.signal);
     closed.abort();
     await expect(written).resolves.toBeUndefined();
     expect(res.listenerCount('drain')).toBe(0);

@@ -25,7 +25,7 @@ type LogSource = {
  * Writes, waiting for the client to take it when its buffer is full.
  * @internal exported for tests
  */
-export async function write(
+export async function writeToClient(
   res: Response,
   data: string | Buffer,
   closed: AbortSignal,
@@ -57,7 +57,11 @@ export async function sendRunLogText(
       limit: PAGE,
     });
     for (const chunk of chunks) {
-      await write(res, (source.view?.(chunk) ?? chunk).text, closed.signal);
+      await writeToClient(
+        res,
+        (source.view?.(chunk) ?? chunk).text,
+        closed.signal,
+      );
       last = chunk.seq;
     }
     if (chunks.length < PAGE || closed.signal.aborted) break;
@@ -132,7 +136,7 @@ async function followLog(
   let last = afterSeq;
   let lastWrite = Date.now();
   const send = async (chunk: RunLogChunk) => {
-    await write(res, chunkEvent(source.view?.(chunk) ?? chunk), closed);
+    await writeToClient(res, chunkEvent(source.view?.(chunk) ?? chunk), closed);
     last = chunk.seq;
     lastWrite = Date.now();
   };
@@ -151,7 +155,7 @@ async function followLog(
     }
   };
 
-  await write(res, 'retry: 2000\n\n', closed);
+  await writeToClient(res, 'retry: 2000\n\n', closed);
   await readStored();
   let ending = false;
   let woken: Wake = 'change';
@@ -179,7 +183,7 @@ async function followLog(
       }
       const run = await source.runsStore.getRun(runId);
       if (ending) {
-        await write(
+        await writeToClient(
           res,
           `event: end\ndata: ${JSON.stringify({
             status: run?.status,
@@ -202,7 +206,7 @@ async function followLog(
       }
     }
     if (Date.now() - lastWrite >= KEEP_ALIVE_MS) {
-      await write(res, ': keep-alive\n\n', closed);
+      await writeToClient(res, ': keep-alive\n\n', closed);
       lastWrite = Date.now();
     }
     // A writer here hands over its writes and says when the run ends; one
