@@ -388,7 +388,11 @@ describe('KubernetesExecutor', () => {
     expect(step.output()).toBe('start\n.\n.\n.\nx\n.\nend\n');
   });
 
-  it('watches again from the last resourceVersion when a watch ends', async () => {
+  /**
+   * A step whose pod's watches each end after one change, as a server's
+   * timeout ends them, once its first watch is open; and its watches.
+   */
+  async function stepWithShortWatches() {
     api.endWatchesAfterEvents = 1;
     const step = stepRequest();
     const running = executor().runStep(step.request);
@@ -396,6 +400,11 @@ describe('KubernetesExecutor', () => {
     const watches = () =>
       api.requests.filter(r => r.query.get('watch') === 'true');
     await api.until(() => watches().length === 1);
+    return { step, running, pod, watches };
+  }
+
+  it('watches again from the last resourceVersion when a watch ends', async () => {
+    const { step, running, pod, watches } = await stepWithShortWatches();
     // The first watch ends after the first change; the second happens
     // before the next watch is open, which must then replay it.
     pod.waiting('ContainerCreating');
@@ -416,12 +425,7 @@ describe('KubernetesExecutor', () => {
   });
 
   it('lists the pod again when its last resourceVersion is too old (410), and misses no change', async () => {
-    api.endWatchesAfterEvents = 1;
-    const step = stepRequest();
-    const running = executor().runStep(step.request);
-    const pod = await api.pod(0);
-    const watches = () =>
-      api.requests.filter(r => r.query.get('watch') === 'true');
+    const { step, running, pod } = await stepWithShortWatches();
     const lists = () =>
       api.requests.filter(
         r =>
@@ -429,7 +433,6 @@ describe('KubernetesExecutor', () => {
           /\/pods$/.test(r.path) &&
           r.query.get('watch') !== 'true',
       );
-    await api.until(() => watches().length === 1);
     const listsBefore = lists().length;
     // The first watch ends after this change; the next one is refused as
     // too old, and the pod goes on running meanwhile.
