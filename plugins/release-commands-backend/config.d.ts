@@ -239,8 +239,10 @@ export interface Config {
        * How late, in milliseconds, the backend's event loop may run while
        * commands print before their output is read more slowly, so that the
        * portal's other requests keep being served: the command's writes
-       * then wait in the engine's buffers. 0 reads output as fast as it
-       * comes. Defaults to 20.
+       * then wait in the engine's buffers. Output is held only within a
+       * second of a request to the portal (reads of a run's log aside): with
+       * nobody waiting, commands print at the engine's speed. 0 reads output
+       * as fast as it comes. Defaults to 20.
        * @visibility backend
        */
       outputMaxLoopLagMs?: number;

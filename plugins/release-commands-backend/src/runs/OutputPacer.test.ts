@@ -8,8 +8,16 @@ import { LoopWatch, OutputPacer, watchEventLoop } from './OutputPacer';
  */
 function pacerOnTestClock(
   options: { windowMs: number; budgetMs: number; maxLagMs?: number },
-  /** How late the event loop runs, as the pacer is told. */
-  loop: { late: number; watched: number; stopped: number } = {
+  /**
+   * How late the event loop runs, and how long ago the portal took a
+   * request (just now unless a test says otherwise), as the pacer is told.
+   */
+  loop: {
+    late: number;
+    watched: number;
+    stopped: number;
+    sinceRequestMs?: number;
+  } = {
     late: 0,
     watched: 0,
     stopped: 0,
@@ -28,6 +36,7 @@ function pacerOnTestClock(
         },
       };
     },
+    requests: { sinceLastMs: () => loop.sinceRequestMs ?? 0 },
   });
   return {
     pacer,
@@ -172,6 +181,34 @@ describe('OutputPacer', () => {
     pass(100);
     expect(pacer.handle(quick, 1_000)).toBeUndefined();
     expect(pacer.rate).toBeUndefined();
+    expect(pacer.handle(quick, 1_000_000)).toBeUndefined();
+  });
+
+  it('holds no output while the portal takes no request, and from the first one at the rate learnt meanwhile', async () => {
+    const { pacer, loop, pass } = pacerOnTestClock({
+      windowMs: 10,
+      budgetMs: 5,
+    });
+    const quick = () => {};
+    loop.sinceRequestMs = 1000;
+    pacer.handle(quick, 100_000);
+    loop.late = 50;
+    // Late at every check: the rate falls as it would, and holds nothing.
+    for (let i = 0; i < 3; i++) {
+      pass(100);
+      expect(pacer.handle(quick, 100_000)).toBeUndefined();
+    }
+    expect(pacer.rate).toBe(125);
+    // A request: the next read waits, 10 kB at 125 bytes/ms.
+    loop.sinceRequestMs = 999;
+    const held = pacer.handle(quick, 10_000);
+    expect(held).toBeInstanceOf(Promise);
+    pass(79);
+    expect(await settled(held!)).toBe(false);
+    pass(1);
+    expect(await settled(held!)).toBe(true);
+    // Quiet again: read at once, whatever the rate.
+    loop.sinceRequestMs = 1000;
     expect(pacer.handle(quick, 1_000_000)).toBeUndefined();
   });
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { PortalRequests, portalRequests } from './PortalRequests';
 
 /** How long each window of the event loop is. */
 const WINDOW_MS = 10;
@@ -15,6 +16,11 @@ const SLOWER = 0.5;
 const FASTER = 1.25;
 /** How long without output before the loop is no longer watched. */
 const IDLE_MS = 1000;
+/**
+ * How long after the portal's last request (other than a log read) output
+ * may still be held: the other requests of the same page follow it.
+ */
+const QUIET_MS = 1000;
 
 /** Watches how late the event loop runs. */
 export type LoopWatch = {
@@ -77,6 +83,8 @@ export type OutputPacerOptions = {
   now?: () => number;
   /** How the event loop's lateness is watched while output flows. */
   watchLoop?: () => LoopWatch;
+  /** When the portal last took a request; all of this process's by default. */
+  requests?: PortalRequests;
 };
 
 /**
@@ -94,13 +102,19 @@ export type OutputPacerOptions = {
  * stays late, raised by a quarter at each check while it is on time, and
  * lifted once it no longer binds. What a command prints beyond it waits in
  * the engine's buffers, and its writes block, rather than the portal's
- * requests. While the loop is on time, output is never held.
+ * requests. While the loop is on time, output is never held; nor while the
+ * portal has taken no request for a second (reads of a run's log aside,
+ * whose readers wait for the output itself): then nobody waits on the loop,
+ * and the commands print at the engine's speed. The rate is still learnt
+ * meanwhile, from how late the loop runs, so the next request is shielded
+ * from its start.
  */
 export class OutputPacer {
   private windowStart = 0;
   private used = 0;
   private paused: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly requests: PortalRequests;
   private watch: LoopWatch | undefined;
   private lastCheck = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -117,6 +131,8 @@ export class OutputPacer {
 
   constructor(private readonly options: OutputPacerOptions = {}) {
     this.now = options.now ?? (() => performance.now());
+    // From the start: a request just before the first output counts.
+    this.requests = options.requests ?? portalRequests();
   }
 
   /**
@@ -143,7 +159,9 @@ export class OutputPacer {
     if (this.used >= (this.options.budgetMs ?? BUDGET_MS)) {
       return this.pause(this.windowStart + windowMs - end);
     }
-    if (this.rate !== undefined) {
+    // Learnt all along, the rate holds output only while someone may wait
+    // on the loop: from the first request after a quiet spell, at once.
+    if (this.rate !== undefined && this.requests.sinceLastMs() < QUIET_MS) {
       this.nextRead = Math.max(this.nextRead, end) + bytes / this.rate;
       if (this.nextRead - end >= 1) return this.pause(this.nextRead - end);
     }
