@@ -30,7 +30,12 @@ export class SecretAutomaton {
    * that is a proper prefix of some secret, so may still become one.
    */
   private readonly held: Int32Array;
-  /** `states x width` transitions, when small enough. */
+  /**
+   * `states x width` transitions, when small enough: each the row of the
+   * next state (its number times `width`), complemented (negative) when a
+   * secret ends there, so that the scan neither multiplies nor looks further
+   * at a character that ends none.
+   */
   private readonly dense: Int32Array | undefined;
 
   constructor(secrets: string[]) {
@@ -93,6 +98,12 @@ export class SecretAutomaton {
         queue.push(child);
       }
     }
+    if (dense) {
+      for (let i = 0; i < dense.length; i++) {
+        const row = dense[i] * classCount;
+        dense[i] = this.longest[dense[i]] !== 0 ? ~row : row;
+      }
+    }
     this.dense = dense;
   }
 
@@ -103,19 +114,32 @@ export class SecretAutomaton {
    */
   scan(text: string, onOccurrence: (occurrence: Occurrence) => void): number {
     const { classes, longest, dense, width } = this;
+    if (dense) {
+      let row = ROOT;
+      for (let i = 0; i < text.length; i++) {
+        let next = dense[row + classes[text.charCodeAt(i)]];
+        if (next < 0) {
+          next = ~next;
+          const length = longest[next / width];
+          onOccurrence({ start: i + 1 - length, end: i + 1 });
+        }
+        row = next;
+      }
+      return this.held[row / width];
+    }
     let state = ROOT;
     for (let i = 0; i < text.length; i++) {
-      const cls = classes[text.charCodeAt(i)];
-      state = dense
-        ? dense[state * width + cls]
-        : this.step(state, cls, undefined);
+      state = this.step(state, classes[text.charCodeAt(i)], undefined);
       const length = longest[state];
       if (length !== 0) onOccurrence({ start: i + 1 - length, end: i + 1 });
     }
     return this.held[state];
   }
 
-  /** The next state, from the table or by following failures. */
+  /**
+   * The next state, from the table while it is built (by state number) or
+   * by following failures.
+   */
   private step(state: number, cls: number, dense: Int32Array | undefined) {
     if (dense) return dense[state * this.width + cls];
     if (cls === 0) return ROOT;
