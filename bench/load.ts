@@ -484,6 +484,11 @@ async function scenarioBig(backend: BackendProcess, image: string) {
         all.errors!.push(...(latencies.errors ?? []));
       }
       const growth = rss();
+      console.log(
+        `    round ${round + 1}, ${label}: ${(took / 1000).toFixed(
+          2,
+        )} s, RSS growth ${growth.toFixed(0)} MiB`,
+      );
       const best = results[label];
       results[label] = {
         took: Math.min(best?.took ?? Infinity, took),
