@@ -161,7 +161,9 @@ describe('streamRunLogEvents', () => {
     const statusBefore = statusReads;
 
     for (let write = 0; write < 200; write++) {
-      log.output(0, write % 3 ? 'stdout' : 'stderr', `line ${write}\n`);
+      // Characters of two, three and four bytes: an event is encoded by
+      // its byte length.
+      log.output(0, write % 3 ? 'stdout' : 'stderr', `line ${write} é ✓ 🚀\n`);
       await log.flush();
     }
     await until(() => followers.every(f => f.chunks.length >= 201));

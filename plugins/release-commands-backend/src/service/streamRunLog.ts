@@ -78,9 +78,16 @@ const encoded = new WeakMap<RunLogChunk, Buffer>();
 function chunkEvent(chunk: RunLogChunk): Buffer {
   let event = encoded.get(chunk);
   if (event === undefined) {
-    event = Buffer.from(
-      `id: ${chunk.seq}\nevent: chunk\ndata: ${JSON.stringify(chunk)}\n\n`,
-    );
+    // Written into one buffer part by part: the event as one string would
+    // be copied once more, flat, to be encoded.
+    const head = `id: ${chunk.seq}\nevent: chunk\ndata: `;
+    const data = JSON.stringify(chunk);
+    const headBytes = Buffer.byteLength(head);
+    const dataBytes = Buffer.byteLength(data);
+    event = Buffer.allocUnsafe(headBytes + dataBytes + 2);
+    event.write(head, 0);
+    event.write(data, headBytes);
+    event.write('\n\n', headBytes + dataBytes);
     encoded.set(chunk, event);
   }
   return event;
