@@ -204,6 +204,43 @@ describe('RunLog', () => {
     expect(log.cutBytes + kept).toBe(10_000 * 1024);
   });
 
+  it('drops a tail chunk that waits to be written whole, without copying it', async () => {
+    let release: () => void = () => {};
+    const { store, chunks } = memoryStore();
+    const gate = new Promise<void>(resolve => {
+      release = resolve;
+    });
+    const slow: RunLogOptions['store'] = {
+      writeLog: async (runId, batch) => {
+        await gate;
+        return store.writeLog(runId, batch);
+      },
+    };
+    // Tail chunks merge up to 4 KiB here (an eighth of the tail's budget).
+    const log = new RunLog({ store: slow, runId: 'r', capBytes: 64 * 1024 });
+    // Reads of 1000 bytes with no line break: a chunk cut short would show.
+    const piece = 'y'.repeat(1000);
+    for (let i = 0; i < 2000; i++) log.output(0, 'stdout', piece);
+    const tail = (log as any).pending.filter(
+      (c: { droppable: boolean }) => c.droppable,
+    ) as Array<{ bytes: number; text: string }>;
+    for (const chunk of tail) {
+      expect(chunk.bytes % 1000).toBe(0);
+      expect(chunk.text.length).toBe(chunk.bytes);
+    }
+    const held = tail.reduce((sum, c) => sum + c.bytes, 0);
+    // Within the tail's budget, and short of it by less than one chunk.
+    expect(held).toBeLessThanOrEqual(32 * 1024);
+    expect(held).toBeGreaterThan(32 * 1024 - 4096);
+    release();
+    await log.close();
+    const kept = [...chunks.values()].reduce(
+      (sum, c) => sum + (c.stream === 'stdout' ? c.text.length : 0),
+      0,
+    );
+    expect(log.cutBytes + kept).toBe(2000 * 1000);
+  });
+
   it('continues an existing log from a given sequence number', async () => {
     const { store, chunks } = memoryStore();
     const log = new RunLog({ store, runId: 'r', capBytes: 4096, firstSeq: 7 });

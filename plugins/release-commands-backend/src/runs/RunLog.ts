@@ -243,7 +243,10 @@ export class RunLog {
       if (index < 0) break;
       const oldest = this.pending[index];
       const excess = this.tailBytes - this.tailBudget;
-      if (oldest.bytes > excess) {
+      // Dropped whole, as a stored chunk is deleted whole, unless it is
+      // larger than a tail chunk grows by merging (one output past the cap):
+      // trimming copies it, and a writer that lags would trim at every read.
+      if (oldest.bytes > excess && oldest.bytes > this.maxChunkBytes(true)) {
         // Not yet written: trim its start rather than lose all of it.
         const [dropped, kept] = splitTail(oldest.text, oldest.bytes - excess);
         const droppedBytes = Buffer.byteLength(dropped);
