@@ -61,6 +61,24 @@ describe('RunLog', () => {
     expect(log.cutBytes).toBe(0);
   });
 
+  it('keeps output as the bytes it came in, uncopied, and decodes each chunk once when it is written', async () => {
+    const { store, chunks } = memoryStore();
+    const log = new RunLog({ store, runId: 'r', capBytes: 1024 * 1024 });
+    const pieces = ['déploiement ', '€ 12 ', '🚀\n', 'plain\n'].map(t =>
+      Buffer.from(t),
+    );
+    for (const piece of pieces) log.output(0, 'stdout', piece);
+    const [pending] = (log as any).pending as Array<{ parts: Buffer[] }>;
+    // The very Buffers handed in: nothing was copied or decoded yet.
+    expect(pending.parts).toHaveLength(pieces.length);
+    pending.parts.forEach((part, i) => expect(part).toBe(pieces[i]));
+    log.output(0, 'stdout', 'and a string\n');
+    await log.close();
+    expect([...chunks.values()].map(c => c.text)).toEqual([
+      'déploiement € 12 🚀\nplain\nand a string\n',
+    ]);
+  });
+
   it('writes a backlog in batches of at most 512 KB, each handed on with what it covers', async () => {
     const { store, text } = memoryStore();
     const batches: number[] = [];
@@ -223,10 +241,10 @@ describe('RunLog', () => {
     for (let i = 0; i < 2000; i++) log.output(0, 'stdout', piece);
     const tail = (log as any).pending.filter(
       (c: { droppable: boolean }) => c.droppable,
-    ) as Array<{ bytes: number; text: string }>;
+    ) as Array<{ bytes: number; parts: Buffer[] }>;
     for (const chunk of tail) {
       expect(chunk.bytes % 1000).toBe(0);
-      expect(chunk.text.length).toBe(chunk.bytes);
+      expect(Buffer.concat(chunk.parts).length).toBe(chunk.bytes);
     }
     const held = tail.reduce((sum, c) => sum + c.bytes, 0);
     // Within the tail's budget, and short of it by less than one chunk.

@@ -36,7 +36,16 @@ export type RunLogOptions = {
   redact?: (text: string) => string;
 };
 
-type PendingChunk = RunLogChunk & {
+/**
+ * A chunk not yet written. Its text is kept as the bytes it came in, off the
+ * JavaScript heap, until it is written: a chunk can wait long enough for the
+ * heap's young generation to be collected twice, and would then be copied
+ * into the old one, which only a full collection frees.
+ */
+type PendingChunk = Omit<RunLogChunk, 'text'> & {
+  /** The text's bytes, each part ending at a character boundary. */
+  parts: Buffer[];
+  /** The bytes it counts against the cap: 0 for the plugin's own notes. */
   bytes: number;
   droppable: boolean;
   /** Never merged with the lines around it. */
@@ -50,6 +59,7 @@ const EAGER_FLUSH_BYTES = 256 * 1024;
 /** Most bytes of chunks one write stores. */
 const MAX_WRITE_BYTES = 512 * 1024;
 const FIRST_RETRY_MS = 100;
+const EMPTY = Buffer.alloc(0);
 const MAX_RETRY_MS = 2000;
 
 /**
@@ -112,28 +122,31 @@ export class RunLog {
    */
   system(text: string, step: number | null = null, alone = false) {
     const redacted = this.redact?.(text) ?? text;
-    this.append(step, 'system', `${redacted}\n`, false, alone);
+    this.append(step, 'system', Buffer.from(`${redacted}\n`), false, alone);
   }
 
-  /** Command output, already masked. */
-  output(step: number, stream: 'stdout' | 'stderr', text: string) {
-    if (!text) return;
-    let rest = text;
+  /**
+   * Command output, already masked; bytes end at a character boundary. They
+   * are kept, not copied, until written.
+   */
+  output(step: number, stream: 'stdout' | 'stderr', text: string | Buffer) {
+    if (text.length === 0) return;
+    let rest = typeof text === 'string' ? Buffer.from(text) : text;
     if (!this.headFull) {
       const [head, after] = splitHead(rest, this.headBudget - this.headBytes);
-      if (head) {
-        this.headBytes += Buffer.byteLength(head);
+      if (head.length > 0) {
+        this.headBytes += head.length;
         this.append(step, stream, head, false);
       }
-      if (!after) return;
+      if (after.length === 0) return;
       this.headFull = true;
       // Reserved now so the seam note sorts between head and tail.
       this.markerSeq = this.nextSeq++;
       rest = after;
     }
     const [dropped, kept] = splitTail(rest, this.tailBudget);
-    if (dropped) this.noteCut(Buffer.byteLength(dropped));
-    this.tailBytes += Buffer.byteLength(kept);
+    if (dropped.length > 0) this.noteCut(dropped.length);
+    this.tailBytes += kept.length;
     this.append(step, stream, kept, true);
     this.enforceTailBudget();
   }
@@ -195,12 +208,12 @@ export class RunLog {
   private append(
     step: number | null,
     stream: RunLogChunk['stream'],
-    text: string,
+    text: Buffer,
     droppable: boolean,
     alone = false,
   ) {
     if (this.closed || this.fenced) return;
-    const bytes = Buffer.byteLength(text);
+    const bytes = text.length;
     const last = this.pending[this.pending.length - 1];
     if (
       last &&
@@ -211,7 +224,7 @@ export class RunLog {
       last.droppable === droppable &&
       last.bytes + bytes <= this.maxChunkBytes(droppable)
     ) {
-      last.text += text;
+      last.parts.push(text);
       last.bytes += bytes;
     } else {
       this.pending.push({
@@ -219,7 +232,7 @@ export class RunLog {
         step,
         stream,
         at: new Date().toISOString(),
-        text,
+        parts: [text],
         bytes,
         droppable,
         alone,
@@ -248,9 +261,12 @@ export class RunLog {
       // trimming copies it, and a writer that lags would trim at every read.
       if (oldest.bytes > excess && oldest.bytes > this.maxChunkBytes(true)) {
         // Not yet written: trim its start rather than lose all of it.
-        const [dropped, kept] = splitTail(oldest.text, oldest.bytes - excess);
-        const droppedBytes = Buffer.byteLength(dropped);
-        oldest.text = kept;
+        const [dropped, kept] = splitTail(
+          Buffer.concat(oldest.parts),
+          oldest.bytes - excess,
+        );
+        const droppedBytes = dropped.length;
+        oldest.parts = [kept];
         oldest.bytes -= droppedBytes;
         this.pendingBytes -= droppedBytes;
         this.cut(droppedBytes);
@@ -288,9 +304,13 @@ export class RunLog {
         step: null,
         stream: 'system',
         at: new Date().toISOString(),
-        text: `[The log is over its cap from here on: older command output is being cut, and the log will keep the first ${formatBytes(
-          this.headBudget,
-        )} and the last ${formatBytes(this.tailBudget)} of output]\n`,
+        parts: [
+          Buffer.from(
+            `[The log is over its cap from here on: older command output is being cut, and the log will keep the first ${formatBytes(
+              this.headBudget,
+            )} and the last ${formatBytes(this.tailBudget)} of output]\n`,
+          ),
+        ],
         bytes: 0,
         droppable: false,
       });
@@ -342,12 +362,13 @@ export class RunLog {
       .map(chunk => ({ seq: chunk.seq, bytes: chunk.bytes }));
     this.storedTail.push(...tail);
     const { store, runId, ownerInstance } = this.options;
-    const append = batch.map(({ seq, step, stream, at, text }) => ({
+    // Decoded only now, and once: the store and followers share the text.
+    const append = batch.map(({ seq, step, stream, at, parts }) => ({
       seq,
       step,
       stream,
       at,
-      text,
+      text: (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString(),
     }));
     try {
       const written = await store.writeLog(
@@ -413,11 +434,15 @@ export class RunLog {
           step: null,
           stream: 'system',
           at: new Date().toISOString(),
-          text: `[${formatBytes(
-            bytes,
-          )} of this log could not be stored and are lost: ${
-            (error as Error).message ?? error
-          }]\n`,
+          parts: [
+            Buffer.from(
+              `[${formatBytes(
+                bytes,
+              )} of this log could not be stored and are lost: ${
+                (error as Error).message ?? error
+              }]\n`,
+            ),
+          ],
           bytes: 0,
           droppable: false,
           lostNote: true,
@@ -466,28 +491,25 @@ export class RunLog {
  * The start of `text` that fits in `bytes`, ending at a line break when one
  * falls inside (so the seam note starts a line), and the rest.
  */
-function splitHead(text: string, bytes: number): [string, string] {
-  // Counted before copying: nearly every chunk fits whole.
-  if (Buffer.byteLength(text) <= bytes) return [text, ''];
-  const buffer = Buffer.from(text);
-  let cut = characterBoundary(buffer, Math.max(0, bytes));
+function splitHead(text: Buffer, bytes: number): [Buffer, Buffer] {
+  if (text.length <= bytes) return [text, EMPTY];
+  let cut = characterBoundary(text, Math.max(0, bytes));
   // (lastIndexOf counts a negative offset from the end: only search inside.)
-  const newline = cut > 0 ? buffer.lastIndexOf(0x0a, cut - 1) : -1;
+  const newline = cut > 0 ? text.lastIndexOf(0x0a, cut - 1) : -1;
   if (newline >= 0) cut = newline + 1;
-  return [buffer.subarray(0, cut).toString(), buffer.subarray(cut).toString()];
+  return [text.subarray(0, cut), text.subarray(cut)];
 }
 
 /**
  * What to drop from the start of `text` so the rest fits in `bytes`, the
  * rest starting after a line break when one falls inside, and the rest.
  */
-function splitTail(text: string, bytes: number): [string, string] {
-  if (Buffer.byteLength(text) <= bytes) return ['', text];
-  const buffer = Buffer.from(text);
-  let cut = characterBoundary(buffer, buffer.length - bytes);
-  const newline = buffer.indexOf(0x0a, cut);
-  if (newline >= 0 && newline + 1 < buffer.length) cut = newline + 1;
-  return [buffer.subarray(0, cut).toString(), buffer.subarray(cut).toString()];
+function splitTail(text: Buffer, bytes: number): [Buffer, Buffer] {
+  if (text.length <= bytes) return [EMPTY, text];
+  let cut = characterBoundary(text, text.length - bytes);
+  const newline = text.indexOf(0x0a, cut);
+  if (newline >= 0 && newline + 1 < text.length) cut = newline + 1;
+  return [text.subarray(0, cut), text.subarray(cut)];
 }
 
 /** Moves `index` back to the start of the UTF-8 character it falls in. */
