@@ -1,4 +1,4 @@
-/** Where an occurrence of a secret starts and ends in a text. */
+/** Where an occurrence of a secret starts and ends in a text, in bytes. */
 export type Occurrence = { start: number; end: number };
 
 /** Past this many table entries (4 bytes each), transitions stay sparse. */
@@ -7,18 +7,19 @@ const MAX_DENSE_ENTRIES = 1 << 22;
 const ROOT = 0;
 
 /**
- * One Aho-Corasick automaton for all of a run's secrets, so that scanning a
- * text costs one table lookup per character however many secrets there are,
+ * One Aho-Corasick automaton for all of a run's secrets, so that scanning
+ * output costs one table lookup per byte however many secrets there are,
  * and finds every occurrence, overlapping ones included.
  *
- * Characters are UTF-16 code units, grouped into the classes of those that
- * appear in some secret (every other character leads back to the start).
+ * It reads the output's bytes and the secrets' UTF-8 (output is never
+ * decoded to be masked), bytes grouped into the classes of those that
+ * appear in some secret (every other byte leads back to the start).
  * Transitions are one dense table when it stays small; otherwise (many long
  * secrets) the trie's own edges and failure links are followed.
  */
 export class SecretAutomaton {
-  /** For each code unit: its class, 0 for those in no secret. */
-  private readonly classes = new Uint16Array(65536);
+  /** For each byte value: its class, 0 for those in no secret. */
+  private readonly classes = new Uint16Array(256);
   private readonly width: number;
   /** The trie's edges, by class. */
   private readonly children: Array<Map<number, number>> = [new Map()];
@@ -42,10 +43,11 @@ export class SecretAutomaton {
     let classCount = 1;
     const depth = [0];
     const terminal: number[] = [0];
-    for (const secret of secrets) {
+    for (const value of secrets) {
+      const secret = Buffer.from(value);
       let state = ROOT;
       for (let i = 0; i < secret.length; i++) {
-        const code = secret.charCodeAt(i);
+        const code = secret[i];
         if (this.classes[code] === 0) this.classes[code] = classCount++;
         const cls = this.classes[code];
         let next = this.children[state].get(cls);
@@ -109,15 +111,18 @@ export class SecretAutomaton {
 
   /**
    * Reports each occurrence where it ends, the longest one ending at each
-   * character; returns the length of the longest end of `text` that is a
-   * proper prefix of some secret.
+   * byte; returns the length of the longest end of `text` that is a proper
+   * prefix of some secret.
    */
-  scan(text: string, onOccurrence: (occurrence: Occurrence) => void): number {
+  scan(
+    text: Uint8Array,
+    onOccurrence: (occurrence: Occurrence) => void,
+  ): number {
     const { classes, longest, dense, width } = this;
     if (dense) {
       let row = ROOT;
       for (let i = 0; i < text.length; i++) {
-        let next = dense[row + classes[text.charCodeAt(i)]];
+        let next = dense[row + classes[text[i]]];
         if (next < 0) {
           next = ~next;
           const length = longest[next / width];
@@ -129,7 +134,7 @@ export class SecretAutomaton {
     }
     let state = ROOT;
     for (let i = 0; i < text.length; i++) {
-      state = this.step(state, classes[text.charCodeAt(i)], undefined);
+      state = this.step(state, classes[text[i]], undefined);
       const length = longest[state];
       if (length !== 0) onOccurrence({ start: i + 1 - length, end: i + 1 });
     }

@@ -7,8 +7,9 @@ function maskChunks(
 ): string {
   const masker = new SecretMasker(secrets);
   return (
-    chunks.map(chunk => masker.push(stream, chunk)).join('') +
-    masker.flush(stream)
+    // Each piece decoded on its own: one ending inside a character shows.
+    chunks.map(chunk => masker.push(stream, chunk).toString()).join('') +
+    masker.flush(stream).toString()
   );
 }
 
@@ -76,11 +77,32 @@ describe('SecretMasker', () => {
     expect(wrongSplits(['secret'], 'secretsecrets', '******s')).toEqual([]);
   });
 
-  it('decodes multi-byte characters split across chunks, in and out of secrets', () => {
+  it('keeps multi-byte characters split across chunks whole, in and out of secrets', () => {
     expect(
       wrongSplits(['pé€😀s'], 'é€😀 pé€😀s 😀pé€', 'é€😀 *** 😀pé€'),
     ).toEqual([]);
     expect(wrongSplits(['hunter22'], 'café € 😀', 'café € 😀')).toEqual([]);
+  });
+
+  it('emits whole characters only, with no secrets at all too', () => {
+    expect(wrongSplits([], 'é€🚀 ok 🚀€é', 'é€🚀 ok 🚀€é')).toEqual([]);
+    const masker = new SecretMasker([]);
+    const rocket = Buffer.from('🚀');
+    for (let i = 0; i < 3; i++) {
+      expect(masker.push('stdout', rocket.subarray(i, i + 1))).toHaveLength(0);
+    }
+    expect(masker.push('stdout', rocket.subarray(3)).toString()).toBe('🚀');
+  });
+
+  it('passes output with nothing to mask on as it came, without a copy', () => {
+    for (const secrets of [[], ['hunter22']]) {
+      const masker = new SecretMasker(secrets);
+      const chunk = Buffer.from('an ordinary line of output, é and €\n');
+      const out = masker.push('stdout', chunk);
+      expect(out.buffer).toBe(chunk.buffer);
+      expect(out.byteOffset).toBe(chunk.byteOffset);
+      expect(out.length).toBe(chunk.length);
+    }
   });
 
   it('takes secrets as plain text, not patterns', () => {
@@ -93,29 +115,29 @@ describe('SecretMasker', () => {
 
   it('keeps stdout and stderr apart', () => {
     const masker = new SecretMasker(['hunter22']);
-    expect(masker.push('stdout', Buffer.from('hunt'))).toBe('');
-    expect(masker.push('stderr', Buffer.from('er22'))).toBe('er22');
-    expect(masker.push('stdout', Buffer.from('er'))).toBe('');
-    expect(masker.push('stdout', Buffer.from('22!'))).toBe('***!');
-    expect(masker.flush('stderr')).toBe('');
-    expect(masker.flush('stdout')).toBe('');
+    expect(masker.push('stdout', Buffer.from('hunt')).toString()).toBe('');
+    expect(masker.push('stderr', Buffer.from('er22')).toString()).toBe('er22');
+    expect(masker.push('stdout', Buffer.from('er')).toString()).toBe('');
+    expect(masker.push('stdout', Buffer.from('22!')).toString()).toBe('***!');
+    expect(masker.flush('stderr').toString()).toBe('');
+    expect(masker.flush('stdout').toString()).toBe('');
   });
 
   it('keeps a multi-byte character split on one stream apart from the other', () => {
     const euro = Buffer.from('€');
     const masker = new SecretMasker(['hunter22']);
-    expect(masker.push('stdout', euro.subarray(0, 1))).toBe('');
-    expect(masker.push('stderr', Buffer.from('x'))).toBe('x');
-    expect(masker.push('stdout', euro.subarray(1))).toBe('€');
+    expect(masker.push('stdout', euro.subarray(0, 1)).toString()).toBe('');
+    expect(masker.push('stderr', Buffer.from('x')).toString()).toBe('x');
+    expect(masker.push('stdout', euro.subarray(1)).toString()).toBe('€');
   });
 
   it('does not mask values too short to tell from output, and counts them', () => {
     const masker = new SecretMasker(['1', 'abc', '', 'abcd', 'abcd', 'no']);
     expect(SecretMasker.minSecretLength).toBe(4);
     expect(masker.unmaskedCount).toBe(3);
-    expect(masker.push('stdout', Buffer.from('DEBUG=1 abc no abcd'))).toBe(
-      'DEBUG=1 abc no ***',
-    );
+    expect(
+      masker.push('stdout', Buffer.from('DEBUG=1 abc no abcd')).toString(),
+    ).toBe('DEBUG=1 abc no ***');
     expect(new SecretMasker([]).unmaskedCount).toBe(0);
   });
 
@@ -135,16 +157,20 @@ describe('SecretMasker', () => {
 
   it('emits what was held back when the stream ends, and starts over after', () => {
     const masker = new SecretMasker(['hunter22']);
-    expect(masker.push('stdout', Buffer.from('ok hunter2'))).toBe('ok ');
-    expect(masker.flush('stdout')).toBe('hunter2');
-    expect(masker.push('stdout', Buffer.from('2 hunt'))).toBe('2 ');
-    expect(masker.flush('stdout')).toBe('hunt');
+    expect(masker.push('stdout', Buffer.from('ok hunter2')).toString()).toBe(
+      'ok ',
+    );
+    expect(masker.flush('stdout').toString()).toBe('hunter2');
+    expect(masker.push('stdout', Buffer.from('2 hunt')).toString()).toBe('2 ');
+    expect(masker.flush('stdout').toString()).toBe('hunt');
   });
 
   it('ends a stream cut inside a multi-byte character with a replacement character', () => {
     const masker = new SecretMasker(['hunter22']);
-    expect(masker.push('stdout', Buffer.from('€').subarray(0, 2))).toBe('');
-    expect(masker.flush('stdout')).toBe('\ufffd');
+    expect(
+      masker.push('stdout', Buffer.from('€').subarray(0, 2)).toString(),
+    ).toBe('');
+    expect(masker.flush('stdout').toString()).toBe('\ufffd');
   });
 
   it('masks as a plain reference would, with 200 secrets and chunks cut anywhere', () => {

@@ -1,17 +1,19 @@
-import { StringDecoder } from 'node:string_decoder';
 import { Occurrence, SecretAutomaton } from './SecretAutomaton';
 
 /** A stream of a command's output. */
 export type OutputStream = 'stdout' | 'stderr';
 
-const MASK = '***';
+const MASK = Buffer.from('***');
+const EMPTY = Buffer.alloc(0);
 
 type StreamState = {
-  decoder: StringDecoder;
-  /** Text not emitted yet because it may be the start of a secret. */
-  carry: string;
   /**
-   * How many leading characters of `carry` belong to a secret whose mask was
+   * Bytes not emitted yet: they may be the start of a secret, or of a
+   * character whose other bytes are still to come.
+   */
+  carry: Buffer;
+  /**
+   * How many leading bytes of `carry` belong to a secret whose mask was
    * already emitted, so they are dropped rather than masked a second time.
    */
   maskedPrefix: number;
@@ -21,9 +23,14 @@ type Region = Occurrence & { alreadyMasked: boolean };
 
 /**
  * Replaces the values of a run's variables with `***` in the command's
- * output, which arrives in arbitrary chunks: text that may be the start of a
- * secret is held back until the next chunk tells. Overlapping occurrences of
- * secrets are masked as one, so no part of either shows.
+ * output, which arrives in arbitrary chunks: bytes that may be the start of
+ * a secret are held back until the next chunk tells. Overlapping occurrences
+ * of secrets are masked as one, so no part of either shows.
+ *
+ * Works on the output's bytes, never decoding it: what it emits ends at a
+ * character boundary (the end of a character still to come is held back),
+ * so that each piece can be decoded on its own, and output with nothing to
+ * mask is passed on without a copy.
  */
 export class SecretMasker {
   /** Shorter values cannot be told apart from ordinary output (`DEBUG=1`). */
@@ -52,60 +59,89 @@ export class SecretMasker {
     return this.tooShort;
   }
 
-  /** Returns the text that is safe to emit now, possibly none. */
-  push(stream: OutputStream, chunk: Buffer): string {
+  /** Returns the bytes that are safe to emit now, possibly none. */
+  push(stream: OutputStream, chunk: Buffer): Buffer {
     const state = this.streams[stream];
-    return this.mask(state, state.carry + state.decoder.write(chunk), false);
+    const bytes =
+      state.carry.length > 0 ? Buffer.concat([state.carry, chunk]) : chunk;
+    return this.mask(state, bytes, false);
   }
 
   /** At the end of a stream: returns what was held back, masked. */
-  flush(stream: OutputStream): string {
+  flush(stream: OutputStream): Buffer {
     const state = this.streams[stream];
     this.streams[stream] = newStreamState();
-    return this.mask(state, state.carry + state.decoder.end(), true);
+    return this.mask(state, state.carry, true);
   }
 
   /** Masks a whole text at once, such as a line of the plugin's own. */
   maskText(text: string): string {
-    return this.mask(newStreamState(), text, true);
+    return this.mask(newStreamState(), Buffer.from(text), true).toString();
   }
 
-  private mask(state: StreamState, text: string, final: boolean): string {
+  private mask(state: StreamState, bytes: Buffer, final: boolean): Buffer {
     // Merged as they are found, so no part of overlapping secrets shows.
     const regions: Region[] = [];
     if (state.maskedPrefix > 0) {
       regions.push({ start: 0, end: state.maskedPrefix, alreadyMasked: true });
     }
     const partial =
-      this.automaton?.scan(text, occurrence =>
+      this.automaton?.scan(bytes, occurrence =>
         addMerged(regions, occurrence),
       ) ?? 0;
-    const cut = final ? text.length : text.length - partial;
+    const cut = final
+      ? bytes.length
+      : Math.min(bytes.length - partial, completeLength(bytes));
 
-    let output = '';
+    const parts: Buffer[] = [];
     let position = 0;
     let maskedPrefix = 0;
     for (const region of regions) {
       if (region.start >= cut && !region.alreadyMasked) {
         break;
       }
-      output += text.slice(position, region.start);
+      if (region.start > position) {
+        parts.push(bytes.subarray(position, region.start));
+      }
       if (!region.alreadyMasked) {
-        output += MASK;
+        parts.push(MASK);
       }
       position = Math.min(region.end, cut);
       maskedPrefix = Math.max(region.end - cut, 0);
     }
-    output += text.slice(position, cut);
+    if (cut > position) parts.push(bytes.subarray(position, cut));
 
-    state.carry = text.slice(cut);
+    // A copy: a few bytes should not keep the whole chunk alive.
+    state.carry = cut < bytes.length ? Buffer.from(bytes.subarray(cut)) : EMPTY;
     state.maskedPrefix = maskedPrefix;
-    return output;
+    if (parts.length === 0) return EMPTY;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 }
 
 function newStreamState(): StreamState {
-  return { decoder: new StringDecoder('utf8'), carry: '', maskedPrefix: 0 };
+  return { carry: EMPTY, maskedPrefix: 0 };
+}
+
+/**
+ * How many leading bytes of `bytes` are whole UTF-8 characters: all but a
+ * sequence at the end that its lead byte says is incomplete.
+ */
+function completeLength(bytes: Buffer): number {
+  const end = bytes.length;
+  // A character is at most 4 bytes: its lead byte is at most 3 back.
+  for (let at = end - 1; at >= 0 && at >= end - 3; at--) {
+    const byte = bytes[at];
+    // Continuation bytes look like 10xxxxxx; anything else starts one.
+    if ((byte & 0xc0) !== 0x80) {
+      let length = 1;
+      if (byte >= 0xf0) length = 4;
+      else if (byte >= 0xe0) length = 3;
+      else if (byte >= 0xc0) length = 2;
+      return at + length > end ? at : end;
+    }
+  }
+  return end;
 }
 
 /**
