@@ -11,6 +11,7 @@ describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
     const knex = await databases.init(databaseId);
     const database = mockServices.database({ knex });
     return {
+      knex,
       runs: await DatabaseRunsStore.create({ database }),
       store: await DatabaseRunLogStore.create({ database }),
     };
@@ -125,5 +126,36 @@ describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
     expect(await store.lastLogSeq(run.id)).toBe(-1);
     expect(await store.lastLogSeq(other.id)).toBe(2);
     expect(await store.deleteRunLog(run.id)).toBe(0);
+  });
+
+  it('reads a long chunk back whole, compressed with lz4 on PostgreSQL', async () => {
+    const { knex, runs, store } = await createStores();
+    const run = await createRun(runs);
+    const at = new Date().toISOString();
+    const text = Array.from(
+      { length: 6000 },
+      (_, i) =>
+        `INFO worker[${i % 7}]: order ${1000003 * i} in ${i % 500} ms\n`,
+    ).join('');
+    await store.appendLog(run.id, [
+      { seq: 0, step: 0, stream: 'stdout', at, text },
+    ]);
+    expect(await store.readLog(run.id, { afterSeq: -1, limit: 10 })).toEqual([
+      { seq: 0, step: 0, stream: 'stdout', at, text },
+    ]);
+    if (databaseId.startsWith('POSTGRES')) {
+      // PostgreSQL 14 and later, where built with lz4 (as the test server is).
+      const lz4 = await knex.raw(
+        `SELECT 1 FROM pg_settings
+          WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`,
+      );
+      const { rows } = await knex.raw(
+        'SELECT pg_column_compression(text) AS compression FROM release_command_run_logs WHERE run_id = ?',
+        [run.id],
+      );
+      expect(rows).toEqual([
+        { compression: lz4.rows.length > 0 ? 'lz4' : 'pglz' },
+      ]);
+    }
   });
 });
