@@ -14,6 +14,9 @@ export type LogWrite = {
 /** What woke a follower. */
 export type Wake = 'write' | 'change' | 'timeout';
 
+/** Runs whose log generation is remembered after their writer closed. */
+const MAX_GENERATIONS = 1000;
+
 /** By default, most bytes of writes kept for a follower that lags. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
@@ -123,6 +126,12 @@ export class LogFeed {
 export class RunEvents {
   private readonly feeds = new Map<string, Set<LogFeed>>();
   private readonly writers = new Map<string, number>();
+  /**
+   * Per run written in this process (the most recent ones), changed whenever
+   * what it stored may have been rewritten.
+   */
+  private readonly generations = new Map<string, number>();
+  private generation = 0;
   private readonly maxQueuedBytes: number;
 
   /**
@@ -170,6 +179,7 @@ export class RunEvents {
   /** A writer of the run's log opened in this process; returns its end. */
   openWriter(runId: string): () => void {
     this.writers.set(runId, (this.writers.get(runId) ?? 0) + 1);
+    this.bump(runId);
     let open = true;
     return () => {
       if (!open) return;
@@ -177,8 +187,42 @@ export class RunEvents {
       const left = (this.writers.get(runId) ?? 1) - 1;
       if (left > 0) this.writers.set(runId, left);
       else this.writers.delete(runId);
+      // What it stored stays as it was: the generation with it.
+      this.forgetOldGenerations();
       this.notify(runId);
     };
+  }
+
+  /** The run's writer here deleted or replaced chunks it had stored. */
+  rewrote(runId: string) {
+    if (this.generations.has(runId)) this.bump(runId);
+  }
+
+  /**
+   * For a run whose log is or was written in this process, a number that
+   * stays the same as long as nothing it stored is deleted or replaced: a
+   * full page read of it under one generation is what the store holds under
+   * it. Only a writer deletes or replaces chunks, and one opened here (to
+   * continue the log after a restart, say) changes it. Undefined for a run
+   * not written here (another replica's, whose writes this process does not
+   * see), or written here too long ago.
+   */
+  logGeneration(runId: string): number | undefined {
+    return this.generations.get(runId);
+  }
+
+  /** A new generation, last in the order they are forgotten in. */
+  private bump(runId: string) {
+    this.generations.delete(runId);
+    this.generations.set(runId, ++this.generation);
+  }
+
+  private forgetOldGenerations() {
+    if (this.generations.size <= MAX_GENERATIONS) return;
+    for (const runId of this.generations.keys()) {
+      if (this.generations.size <= MAX_GENERATIONS) break;
+      if (!this.writers.has(runId)) this.generations.delete(runId);
+    }
   }
 
   /** Whether a writer of the run's log is open in this process. */

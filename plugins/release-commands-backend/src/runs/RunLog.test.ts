@@ -33,11 +33,13 @@ describe('RunLog', () => {
   it('writes system lines and output in order, merging consecutive output', async () => {
     const { store, chunks, text } = memoryStore();
     const written = jest.fn();
+    const rewritten = jest.fn();
     const log = new RunLog({
       store,
       runId: 'r',
       capBytes: 1024 * 1024,
       onWritten: written,
+      onRewritten: rewritten,
     });
     log.system('===== docker release commands =====');
     log.system('[1/1] Migrate: migrate', 0);
@@ -58,6 +60,7 @@ describe('RunLog', () => {
       ['system', 0],
     ]);
     expect(written).toHaveBeenCalled();
+    expect(rewritten).not.toHaveBeenCalled();
     expect(log.cutBytes).toBe(0);
   });
 
@@ -129,11 +132,13 @@ describe('RunLog', () => {
 
   it('keeps the head and the tail past the cap, says what was cut, and keeps its own lines', async () => {
     const { store, text } = memoryStore();
+    const rewritten = jest.fn();
     const log = new RunLog({
       store,
       runId: 'r',
       capBytes: 4000,
       flushIntervalMs: 5,
+      onRewritten: rewritten,
     });
     log.system('heading');
     for (let i = 0; i < 1000; i++) {
@@ -164,6 +169,8 @@ describe('RunLog', () => {
     const seam = all.indexOf('cut here');
     expect(all.lastIndexOf('line 01', seam)).toBeGreaterThan(0);
     expect(all.indexOf('line 0999')).toBeGreaterThan(seam);
+    // Told of the cuts and the rewritten note (under the cap, never).
+    expect(rewritten).toHaveBeenCalled();
   });
 
   it('splits chunks larger than the cap at line breaks, keeping head and tail', async () => {

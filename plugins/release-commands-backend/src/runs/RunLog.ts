@@ -26,6 +26,12 @@ export type RunLogOptions = {
    * followers get what is new without reading it back.
    */
   onWritten?: (write: LogWrite) => void;
+  /**
+   * Called after each write that deleted or replaced stored chunks (the
+   * cap's cuts, the note at the seam): what was read of the log before may
+   * no longer be what it holds.
+   */
+  onRewritten?: () => void;
   /** Called once when the writer is closed or fenced: it writes no more. */
   onClosed?: () => void;
   /** Called at the first failure of a streak, and when output is lost. */
@@ -385,6 +391,7 @@ export class RunLog {
         return true;
       }
       this.failures = 0;
+      if (deletes.length > 0 || putMarker) this.options.onRewritten?.();
       if (append.length > 0) {
         const after = this.writtenThrough;
         this.writtenThrough = through;

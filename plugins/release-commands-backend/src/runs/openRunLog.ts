@@ -34,6 +34,7 @@ export function openRunLog(
     ownerInstance,
     capBytes: context.logCapBytes,
     onWritten: write => context.events.publish(runId, write),
+    onRewritten: () => context.events.rewrote(runId),
     onClosed: closeWriter,
     onError: error =>
       context.logger.warn(

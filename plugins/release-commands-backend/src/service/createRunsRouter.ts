@@ -42,6 +42,7 @@ import {
   triggerOf,
 } from './EntityAccess';
 import { entityRefFromPath, parseRequest } from './parseRequest';
+import { LogReads } from './LogReads';
 import { sendRunLogText, streamRunLogEvents } from './streamRunLog';
 
 export type RunsRouterOptions = {
@@ -68,6 +69,8 @@ const RUNS_PATH = '/entities/:kind/:namespace/:name/runs';
 export function createRunsRouter(options: RunsRouterOptions): express.Router {
   const { orchestrator, runsStore, logStore, events, auditor } = options;
   const access = new EntityAccess(options.httpAuth, options.permissions);
+  // Every reader of stored logs, through one queue: see LogReads.
+  const logReads = new LogReads(logStore, events);
   const router = Router();
 
   /**
@@ -248,7 +251,7 @@ export function createRunsRouter(options: RunsRouterOptions): express.Router {
       (/^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : -1);
     const source = {
       runsStore,
-      logStore,
+      logStore: logReads,
       events,
       view: seesCommands ? undefined : hideStepCommandsInLog(run),
     };
