@@ -199,13 +199,21 @@ export class RunEvents {
   }
 
   /**
+   * Another instance writes the run's log from now on (this one was fenced
+   * off): what it stores, and cuts, this process no longer sees.
+   */
+  disown(runId: string) {
+    this.generations.delete(runId);
+  }
+
+  /**
    * For a run whose log is or was written in this process, a number that
    * stays the same as long as nothing it stored is deleted or replaced: a
    * full page read of it under one generation is what the store holds under
    * it. Only a writer deletes or replaces chunks, and one opened here (to
    * continue the log after a restart, say) changes it. Undefined for a run
    * not written here (another replica's, whose writes this process does not
-   * see), or written here too long ago.
+   * see), taken over by another, or written here too long ago.
    */
   logGeneration(runId: string): number | undefined {
     return this.generations.get(runId);

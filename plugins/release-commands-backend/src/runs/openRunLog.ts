@@ -40,10 +40,12 @@ export function openRunLog(
       context.logger.warn(
         `Could not write the log of release command run ${runId}: ${error}`,
       ),
-    onFenced: () =>
+    onFenced: () => {
+      context.events.disown(runId);
       context.logger.warn(
         `Release command run ${runId} was ended by another backend instance; this instance writes no more of its log`,
-      ),
+      );
+    },
   });
 }
 

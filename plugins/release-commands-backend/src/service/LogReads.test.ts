@@ -181,7 +181,7 @@ describe('LogReads', () => {
       ]);
     });
 
-    it('reads the store again once the writer deleted or replaced a chunk, or another writer opened', async () => {
+    it('reads the store again once the writer deleted or replaced a chunk, another writer opened, or another instance took the run', async () => {
       const stored = [chunk(0), chunk(1)];
       const store = gatedStore(stored);
       const events = new RunEvents();
@@ -202,6 +202,11 @@ describe('LogReads', () => {
       events.openWriter(RUN);
       await read(reads, store, { afterSeq: -1, limit: 2 });
       expect(store.asked).toHaveLength(3);
+      // Taken over by another instance, whose cuts this one does not see.
+      events.disown(RUN);
+      await read(reads, store, { afterSeq: -1, limit: 2 });
+      await read(reads, store, { afterSeq: -1, limit: 2 });
+      expect(store.asked).toHaveLength(5);
     });
 
     it('keeps nothing read while the writer rewrote the log', async () => {
