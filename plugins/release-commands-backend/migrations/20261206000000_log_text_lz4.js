@@ -14,12 +14,7 @@
  * @param {import('knex').Knex} knex
  */
 exports.up = async function up(knex) {
-  if (knex.client.config.client !== 'pg') return;
-  const { rows } = await knex.raw(
-    `SELECT 1 FROM pg_settings
-      WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`,
-  );
-  if (rows.length === 0) return;
+  if (!(await hasLz4(knex))) return;
   await knex.raw(
     'ALTER TABLE release_command_run_logs ALTER COLUMN text SET COMPRESSION lz4',
   );
@@ -29,14 +24,23 @@ exports.up = async function up(knex) {
  * @param {import('knex').Knex} knex
  */
 exports.down = async function down(knex) {
-  if (knex.client.config.client !== 'pg') return;
-  const { rows } = await knex.raw(
-    `SELECT 1 FROM pg_attribute
-      WHERE attrelid = 'release_command_run_logs'::regclass
-        AND attname = 'text' AND attcompression = 'l'`,
-  );
-  if (rows.length === 0) return;
+  if (!(await hasLz4(knex))) return;
   await knex.raw(
     'ALTER TABLE release_command_run_logs ALTER COLUMN text SET COMPRESSION DEFAULT',
   );
 };
+
+/**
+ * Whether the database is a PostgreSQL that can compress with lz4: 14 or
+ * later (where columns have a compression), built with it.
+ *
+ * @param {import('knex').Knex} knex
+ */
+async function hasLz4(knex) {
+  if (knex.client.config.client !== 'pg') return false;
+  const { rows } = await knex.raw(
+    `SELECT 1 FROM pg_settings
+      WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`,
+  );
+  return rows.length > 0;
+}

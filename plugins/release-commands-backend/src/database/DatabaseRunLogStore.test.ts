@@ -1,6 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { createTestDatabases } from '@release-commands/test-utils';
-import { randomUUID } from 'node:crypto';
+import { createTestRun } from '../__testUtils__/createTestRun';
 import { DatabaseRunLogStore } from './DatabaseRunLogStore';
 import { DatabaseRunsStore } from './DatabaseRunsStore';
 
@@ -17,24 +17,9 @@ describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
     };
   }
 
-  /** A log belongs to a run. */
-  async function createRun(runs: DatabaseRunsStore, entity = 'shop') {
-    return runs.createRun({
-      id: randomUUID(),
-      entityRef: `component:default/${entity}`,
-      environment: 'production',
-      image: 'shop:1',
-      trigger: 'pipeline',
-      triggeredBy: 'external:ci',
-      envKeys: [],
-      ownerInstance: 'host:1:a',
-      steps: [{ label: 'Migrate', command: 'migrate', timeoutSeconds: 60 }],
-    });
-  }
-
   it('keeps log chunks in order, replaces and deletes them', async () => {
     const { runs, store } = await createStores();
-    const run = await createRun(runs);
+    const run = await createTestRun(runs);
     expect(await store.lastLogSeq(run.id)).toBe(-1);
     const at = new Date().toISOString();
     await store.appendLog(
@@ -71,8 +56,8 @@ describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
 
   it('deletes more chunks than one statement binds, and only of that run', async () => {
     const { runs, store } = await createStores();
-    const run = await createRun(runs);
-    const other = await createRun(runs, 'blog');
+    const run = await createTestRun(runs);
+    const other = await createTestRun(runs, 'blog');
     const at = new Date().toISOString();
     const chunks = Array.from({ length: 1200 }, (_, seq) => ({
       seq,
@@ -98,8 +83,8 @@ describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
     const database = mockServices.database({ knex });
     const runs = await DatabaseRunsStore.create({ database });
     const store = await DatabaseRunLogStore.create({ database });
-    const run = await createRun(runs);
-    const other = await createRun(runs, 'blog');
+    const run = await createTestRun(runs);
+    const other = await createTestRun(runs, 'blog');
     const at = new Date().toISOString();
     // With a gap, as a log cut under its cap has.
     const chunks = Array.from({ length: 1200 }, (_, i) => ({
@@ -130,7 +115,7 @@ describe.each(ids)('DatabaseRunLogStore on %p', databaseId => {
 
   it('reads a long chunk back whole, compressed with lz4 on PostgreSQL', async () => {
     const { knex, runs, store } = await createStores();
-    const run = await createRun(runs);
+    const run = await createTestRun(runs);
     const at = new Date().toISOString();
     const text = Array.from(
       { length: 6000 },

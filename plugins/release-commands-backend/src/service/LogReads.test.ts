@@ -2,7 +2,7 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { RunLogChunk } from '@release-commands/backstage-plugin-release-commands-common';
 import { createTestDatabases } from '@release-commands/test-utils';
-import { randomUUID } from 'node:crypto';
+import { createTestRun } from '../__testUtils__/createTestRun';
 import { DatabaseRunLogStore } from '../database/DatabaseRunLogStore';
 import { DatabaseRunsStore } from '../database/DatabaseRunsStore';
 import { openRunLog } from '../runs/openRunLog';
@@ -258,17 +258,7 @@ describe.each(ids)('LogReads of a log written on %p', databaseId => {
     const database = mockServices.database({ knex });
     const runs = await DatabaseRunsStore.create({ database });
     const store = await DatabaseRunLogStore.create({ database });
-    const run = await runs.createRun({
-      id: randomUUID(),
-      entityRef: 'component:default/shop',
-      environment: 'production',
-      image: 'shop:1',
-      trigger: 'pipeline',
-      triggeredBy: 'external:ci',
-      envKeys: [],
-      ownerInstance: 'host:1:a',
-      steps: [{ label: 'Migrate', command: 'migrate', timeoutSeconds: 60 }],
-    });
+    const run = await createTestRun(runs);
     const events = new RunEvents();
     const log = openRunLog(
       {
